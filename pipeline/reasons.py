@@ -94,3 +94,28 @@ def reason(code: str) -> Reason:
         return CATALOGUE[code]
     except KeyError:
         raise KeyError(f"unknown reason code {code!r}: add it to pipeline/reasons.py") from None
+
+
+def render_markdown() -> str:
+    """docs/reason_codes.md, generated from this catalogue (``make docs`` rewrites it)."""
+    lines = [
+        "# Reason codes",
+        "",
+        "Every delivered row or file that is not simply applied carries one of these codes, in",
+        "`audit.quarantine` (rows), `audit.files` (files), the run summary and the generator's",
+        "defect answer key. Generated from `pipeline/reasons.py`; do not edit by hand.",
+        "",
+        "| code | scope | outcome | meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{r.code}` | {r.scope} | {r.outcome} | {r.description} |" for r in _REASONS]
+    lines += [
+        "",
+        "Outcomes: `held` never enters the warehouse; `conflict` rows are held for review;",
+        "`stale` and `duplicate` rows are kept and counted, never applied; `parked` rows wait",
+        "for their parent and are applied from the day it arrives (`applied_on`); `warned`",
+        "rows are applied and flagged. Per file, received = applied + stale + duplicate +",
+        "parked + held (conflicts count as held, warned rows as applied).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+# The two commands of README.md, and the few others ops and developers use.
+# Everything installs from uv.lock into .venv; uv itself is bootstrapped when missing.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+export POVDB_HOME ?= $(CURDIR)/data
+
+.PHONY: help demo test lint typecheck unit airflow bench clean sync docs
+
+help:
+	@echo "make demo   - generate demo deliveries and run the nightly DAG through Airflow"
+	@echo "make test   - lint, type-check and run every test (what CI runs)"
+	@echo "make airflow - start Airflow locally (UI on http://localhost:8080); Ctrl-C stops it"
+	@echo "make bench  - benchmarks (not part of make test)"
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+sync: $(VENV)/.synced
+
+demo: sync
+	$(BIN)/povdb demo
+
+lint: sync
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: sync
+	$(BIN)/mypy
+
+unit: sync
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+airflow: sync
+	$(BIN)/python -m pipeline.airflow_local
+
+bench: sync
+	$(BIN)/povdb bench --scale province
+
+clean:
+	rm -rf data .airflow .pytest_cache .mypy_cache .ruff_cache
+
+docs: sync
+	$(BIN)/python -c "from pipeline.reasons import render_markdown; open('docs/reason_codes.md','w').write(render_markdown())"

@@ -1,0 +1,12 @@
+"""Airflow plugin: registers the delivery-day timetable (custom timetables must be registered)."""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from pipeline.timetable import DeliveryDayTimetable
+
+
+class PovdbPlugin(AirflowPlugin):
+    name = "povdb"
+    timetables = [DeliveryDayTimetable]

@@ -1,0 +1,297 @@
+"""The load step: everything a run changes in the warehouse, in one DuckDB transaction.
+
+Core tables and the row-level audit (quarantine, reconciliation) are rebuilt from the
+transform's output, which covers every accepted delivery: the warehouse is a function of
+the set of deliveries, whatever order the dates ran in. The file ledger and validation
+results of date D are replaced (delete what D contributed, insert). A failing post-load
+check rolls everything back and fails the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+
+from pipeline import privacy
+from pipeline.contract import ENTITIES
+from pipeline.settings import Paths
+from warehouse.loader import build_marts, connect, load_reference, migrate, post_load_checks
+
+log = logging.getLogger(__name__)
+
+CORE_TABLES = {
+    "villages": ("core.villages", "core.villages_history"),
+    "households": ("core.households", "core.households_history"),
+    "members": ("core.members", None),
+    "assistance": ("core.assistance", None),
+    "targets": ("core.targets", None),
+}
+PERSON_ID_SOURCES = (
+    "SELECT head_id_number AS id FROM core.households_history",
+    "SELECT id_number AS id FROM core.members",
+)
+
+
+class PostLoadCheckFailed(RuntimeError):
+    pass
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, parquet: Path) -> int:
+    cols = ", ".join(f'"{c}"' for c in _columns(con, table))
+    con.execute(f"DELETE FROM {table}")
+    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM read_parquet('{parquet}')")
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+
+
+def _file_rows(ledger: dict, ingested: dict, validation: dict, run_id: str) -> list[tuple]:
+    by_name: dict[str, dict] = {e["file_name"]: dict(e) for e in ledger["files"]}
+    for entity in ENTITIES:
+        for res in ingested[entity]:
+            entry = by_name[res["file_name"]]
+            entry.update({k: res[k] for k in ("format", "encoding", "delimiter", "rows")})
+            entry["outcome"] = "loaded" if res["outcome"] == "loaded" else "held"
+            if res["outcome"] == "held":
+                entry["reason"], entry["detail"] = res["reason"], res["detail"]
+        for name in validation[entity]["batch_held_files"]:
+            by_name[name].update(
+                outcome="held",
+                reason="file_mostly_invalid",
+                detail="more than half of the file's rows fail error-severity rules",
+            )
+    rows = []
+    for e in by_name.values():
+        rows.append(
+            (
+                e["delivery_date"], e["file_name"], e.get("entity"), e.get("source"), e.get("format"),
+                e.get("encoding"), e.get("delimiter"), e.get("size_bytes"), e.get("sha256"),
+                e.get("rows") if e.get("rows") is not None else e.get("manifest_rows"),
+                e["outcome"], e.get("reason"), e.get("detail"), run_id,
+            )
+        )
+    return rows
+
+
+def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_dir: Path) -> None:
+    """audit.quarantine and audit.reconciliation over every delivery, from staging."""
+    parts = []
+    for entity in ENTITIES:
+        rejects = staging / "rejects" / entity
+        if list(rejects.glob("delivery_date=*/*.parquet")):
+            parts.append(
+                f"SELECT '{entity}' AS entity, _delivery_date, _file_name, _row_number, record_key,"
+                f" 'held' AS outcome, reason, detail, NULL::DATE AS effective_date"
+                f" FROM read_parquet('{rejects}/delivery_date=*/*.parquet', union_by_name = true)"
+            )
+        parts.append(
+            f"SELECT '{entity}', _delivery_date, _file_name, _row_number, record_key,"
+            f" CASE outcome WHEN 'conflict' THEN 'conflict' ELSE outcome END, reason, NULL, effective_date"
+            f" FROM read_parquet('{transform_dir / f'{entity}_outcomes.parquet'}')"
+        )
+    con.execute("CREATE OR REPLACE TEMP TABLE row_outcomes AS " + " UNION ALL ".join(parts))
+
+    warn_parts = [
+        f"SELECT '{e}' AS entity, _delivery_date, _file_name, _row_number, record_key, reason, detail"
+        f" FROM read_parquet('{staging / 'warnings' / e}/delivery_date=*/*.parquet')"
+        for e in ENTITIES
+        if list((staging / "warnings" / e).glob("delivery_date=*/*.parquet"))
+    ]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE row_warnings AS "
+        + (
+            " UNION ALL ".join(warn_parts)
+            if warn_parts
+            else "SELECT NULL::VARCHAR entity, NULL::DATE _delivery_date, NULL::VARCHAR _file_name,"
+            " NULL::BIGINT _row_number, NULL::VARCHAR record_key, NULL::VARCHAR reason,"
+            " NULL::VARCHAR detail WHERE false"
+        )
+    )
+
+    con.execute("DELETE FROM audit.quarantine")
+    con.execute(
+        """
+        INSERT INTO audit.quarantine
+        SELECT _delivery_date, _file_name, entity, _row_number, record_key, outcome, reason, detail,
+               CASE WHEN outcome = 'parked' THEN effective_date END
+        FROM row_outcomes WHERE outcome <> 'applied'
+        UNION ALL
+        SELECT w._delivery_date, w._file_name, w.entity, w._row_number, w.record_key, 'warned',
+               w.reason, w.detail, NULL
+        FROM row_warnings w
+        JOIN row_outcomes o USING (entity, _delivery_date, _file_name, _row_number)
+        WHERE o.outcome = 'applied'
+        UNION ALL
+        SELECT f.delivery_date, f.file_name, coalesce(f.entity, 'unknown'), NULL, NULL, 'held',
+               f.reason, f.detail, NULL
+        FROM audit.files f
+        WHERE f.outcome = 'held'
+          AND NOT EXISTS (SELECT 1 FROM row_outcomes o
+                          WHERE o._delivery_date = f.delivery_date AND o._file_name = f.file_name)
+        """
+    )
+    con.execute("DELETE FROM audit.reconciliation")
+    con.execute(
+        """
+        INSERT INTO audit.reconciliation
+        WITH per_file AS (
+            SELECT _delivery_date AS delivery_date, _file_name AS file_name,
+                   count(*) FILTER (WHERE outcome = 'applied') AS applied,
+                   count(*) FILTER (WHERE outcome = 'stale') AS stale,
+                   count(*) FILTER (WHERE outcome = 'duplicate') AS duplicate,
+                   count(*) FILTER (WHERE outcome = 'parked') AS parked,
+                   count(*) FILTER (WHERE outcome IN ('held', 'conflict')) AS held,
+                   count(*) AS listed
+            FROM row_outcomes GROUP BY ALL
+        ),
+        warned AS (
+            SELECT w._delivery_date AS delivery_date, w._file_name AS file_name, count(*) AS warned
+            FROM row_warnings w
+            JOIN row_outcomes o USING (entity, _delivery_date, _file_name, _row_number)
+            WHERE o.outcome = 'applied' GROUP BY ALL
+        )
+        SELECT f.delivery_date, f.file_name, f.entity,
+               CASE WHEN p.listed IS NULL THEN coalesce(f.rows, 0) ELSE coalesce(f.rows, p.listed) END,
+               coalesce(p.applied, 0), coalesce(p.stale, 0), coalesce(p.duplicate, 0),
+               coalesce(p.parked, 0),
+               CASE WHEN p.listed IS NULL THEN coalesce(f.rows, 0) ELSE p.held END,
+               coalesce(w.warned, 0)
+        FROM audit.files f
+        LEFT JOIN per_file p USING (delivery_date, file_name)
+        LEFT JOIN warned w USING (delivery_date, file_name)
+        WHERE f.outcome <> 'late'
+        """
+    )
+
+
+def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> int:
+    new_ids = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT id FROM (" + " UNION ALL ".join(PERSON_ID_SOURCES) + ") s"
+            " WHERE id IS NOT NULL ANTI JOIN core.person_keys k ON k.id_number = s.id"
+        ).fetchall()
+    ]
+    if not new_ids:
+        return 0
+    secret = privacy.load_secret(secret_file)
+    con.executemany("INSERT INTO core.person_keys VALUES (?, ?)", privacy.person_keys(secret, new_ids))
+    return len(new_ids)
+
+
+def load_run(
+    paths: Paths,
+    *,
+    delivery_date: dt.date,
+    run_id: str,
+    started_at: str,
+    ledger: dict,
+    ingested: dict,
+    validation: dict,
+    transform_dir: Path,
+) -> dict:
+    d = delivery_date.isoformat()
+    con = connect(paths.warehouse)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        applied = migrate(con)
+        load_reference(con)
+        counts: dict[str, int] = {}
+        for entity, (table, hist_table) in CORE_TABLES.items():
+            counts[table] = _replace(con, table, transform_dir / f"{entity}_current.parquet")
+            if hist_table:
+                counts[hist_table] = _replace(con, hist_table, transform_dir / f"{entity}_history.parquet")
+        counts["core.status_events"] = _replace(
+            con, "core.status_events", transform_dir / "status_events.parquet"
+        )
+        counts["new_person_keys"] = _update_person_keys(con, paths.secret)
+
+        con.execute("DELETE FROM audit.files WHERE delivery_date = ?", [d])
+        file_rows = _file_rows(ledger, ingested, validation, run_id)
+        if file_rows:
+            con.executemany(
+                "INSERT INTO audit.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows
+            )
+        for late in ledger["late"]:
+            con.execute(
+                "INSERT INTO audit.files (delivery_date, file_name, size_bytes, outcome, reason, detail, run_id)"
+                " VALUES (?, ?, ?, 'late', 'late_file', ?, ?) ON CONFLICT DO NOTHING",
+                [late["delivery_date"], late["file_name"], late["size_bytes"], late["detail"], run_id],
+            )
+
+        con.execute("DELETE FROM audit.validation_results WHERE delivery_date = ?", [d])
+        for entity in ENTITIES:
+            for r in validation[entity]["results"]:
+                con.execute(
+                    "INSERT INTO audit.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [d, entity, r["suite"], r.get("suite_version"), r["expectation"], r["severity"],
+                     r.get("evaluated"), r.get("failed"), list(r.get("sample_keys") or [])],
+                )
+
+        _rebuild_row_audit(con, paths.staging, transform_dir)
+
+        totals = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE f.outcome = 'held'),"
+            " coalesce(sum(r.received), 0), coalesce(sum(r.applied), 0), coalesce(sum(r.held), 0)"
+            " FROM audit.files f LEFT JOIN audit.reconciliation r USING (delivery_date, file_name)"
+            " WHERE f.delivery_date = ? AND f.outcome <> 'late'",
+            [d],
+        ).fetchone()
+        assert totals is not None
+        summary = {
+            "delivery_date": d,
+            "migrations_applied": applied,
+            "tables": counts,
+            "files": totals[0],
+            "files_held": totals[1],
+            "rows_received": int(totals[2]),
+            "rows_applied": int(totals[3]),
+            "rows_held": int(totals[4]),
+            "late_files": [f"{x['delivery_date']}/{x['file_name']}" for x in ledger["late"]],
+        }
+        con.execute(
+            "INSERT INTO audit.runs VALUES (?, ?, ?, current_timestamp, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, d, started_at, _code_version(), summary["files"], summary["files_held"],
+             summary["rows_received"], summary["rows_applied"], summary["rows_held"],
+             json.dumps(summary)],
+        )
+        build_marts(con)
+        checks = post_load_checks(con)
+        summary["checks"] = {c.name: {"severity": c.severity, "failed": c.failed} for c in checks}
+        failing = [c for c in checks if c.failed and c.severity == "error"]
+        for c in checks:
+            if c.failed:
+                log.warning("post-load check %s (%s): %d rows", c.name, c.severity, c.failed)
+        if failing:
+            raise PostLoadCheckFailed(
+                "post-load checks failed, nothing was loaded: "
+                + ", ".join(f"{c.name} ({c.failed} rows)" for c in failing)
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+    return summary
+
+
+def _code_version() -> str:
+    from importlib.metadata import version
+
+    try:
+        return version("povdb")
+    except Exception:
+        return "unknown"

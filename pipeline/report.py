@@ -1,0 +1,149 @@
+"""Run summary and the target-progress report, read from the published snapshot.
+
+The HTML is self-contained (inline CSS and SVG, no CDN) so it opens offline. It reads the
+PII-free snapshot only, so nothing it shows can carry a resident ID or a name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from pathlib import Path
+
+import duckdb
+
+from pipeline.settings import Paths
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def snapshot_summary(analytics: Path) -> dict:
+    """What ``povdb status`` and the demo print: the latest run and target progress."""
+    con = duckdb.connect(str(analytics), read_only=True)
+    try:
+        meta = _rows(con, "SELECT * FROM meta.snapshot")[0]
+        latest_run = _rows(
+            con,
+            "SELECT run_id, delivery_date, loaded_at, files, files_held, rows_received,"
+            " rows_applied, rows_held FROM audit.runs ORDER BY loaded_at DESC LIMIT 1",
+        )
+        tables = _rows(
+            con,
+            "SELECT schema_name || '.' || table_name AS table_name, estimated_size AS rows"
+            " FROM duckdb_tables() WHERE schema_name IN ('core', 'marts') ORDER BY 1",
+        )
+        progress = _rows(
+            con,
+            "SELECT as_of_date, year, province_code, target_people, lifted_people,"
+            " returned_people, net_people, round(pct_of_target, 2) AS pct_of_target,"
+            " round(projected_year_end) AS projected_year_end, on_track"
+            " FROM marts.target_progress WHERE as_of_date = ? ORDER BY province_code",
+            [meta["as_of_date"]],
+        )
+        quality = _rows(
+            con,
+            "SELECT outcome, reason, count(*) AS rows FROM audit.quarantine"
+            " GROUP BY ALL ORDER BY rows DESC LIMIT 15",
+        )
+    finally:
+        con.close()
+    return {
+        "snapshot": meta,
+        "latest_run": latest_run[0] if latest_run else None,
+        "tables": tables,
+        "target_progress": progress,
+        "quarantine": quality,
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """Plain-text summary for the terminal."""
+    meta, run = summary["snapshot"], summary["latest_run"] or {}
+    lines = [
+        f"Snapshot as of {meta['as_of_date']} ({len(meta['deliveries_included'])} delivery dates),"
+        f" published {meta['published_at']:%Y-%m-%d %H:%M:%S %Z}",
+        f"Latest run {run.get('run_id')}: {run.get('files')} files ({run.get('files_held')} held),"
+        f" {run.get('rows_received')} rows received, {run.get('rows_applied')} applied,"
+        f" {run.get('rows_held')} held",
+        "",
+        "Rows per table:",
+    ]
+    lines += [f"  {t['table_name']:<32} {t['rows']:>12,}" for t in summary["tables"]]
+    lines += ["", "Target progress (people lifted out of poverty, year to date):"]
+    lines.append(f"  {'prov':<5}{'target':>12}{'lifted':>10}{'returned':>10}{'net':>10}{'% target':>10}  on track")
+    for p in summary["target_progress"]:
+        target = f"{p['target_people']:,}" if p["target_people"] is not None else "-"
+        pct = f"{p['pct_of_target']:.2f}" if p["pct_of_target"] is not None else "-"
+        track = {True: "yes", False: "no", None: "-"}[p["on_track"]]
+        lines.append(
+            f"  {p['province_code']:<5}{target:>12}{p['lifted_people']:>10,}{p['returned_people']:>10,}"
+            f"{p['net_people']:>10,}{pct:>10}  {track}"
+        )
+    if summary["quarantine"]:
+        lines += ["", "Rows not simply applied (audit.quarantine):"]
+        lines += [f"  {q['outcome']:<10} {q['reason']:<32} {q['rows']:>8,}" for q in summary["quarantine"]]
+    return "\n".join(lines)
+
+
+def _bar_chart(rows: list[dict]) -> str:
+    """Inline SVG: net people lifted against the target, per province."""
+    rows = [r for r in rows if r["target_people"]]
+    if not rows:
+        return "<p>No targets for this year.</p>"
+    width, bar_h, gap, left = 640, 18, 8, 60
+    height = len(rows) * (bar_h + gap) + 20
+    top = max(max(r["target_people"], r["net_people"]) for r in rows) or 1
+    parts = [f'<svg role="img" aria-label="Progress against target" width="{width}" height="{height}">']
+    for i, r in enumerate(rows):
+        y = i * (bar_h + gap) + 10
+        t_w = (width - left - 10) * r["target_people"] / top
+        n_w = max(0.0, (width - left - 10) * r["net_people"] / top)
+        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{html.escape(r["province_code"])}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{t_w:.1f}" height="{bar_h}" fill="#ddd"/>')
+        parts.append(f'<rect x="{left}" y="{y + 4}" width="{n_w:.1f}" height="{bar_h - 8}" fill="#2a7"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def write_reports(paths: Paths, *, delivery_date: dt.date, run_dir: Path) -> dict:
+    summary = snapshot_summary(paths.analytics)
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    run_summary = {
+        "delivery_date": delivery_date.isoformat(),
+        "steps": {
+            p.stem: json.loads(p.read_text())
+            for p in sorted(run_dir.glob("*.json"))
+            if p.stem in ("discover", "load", "publish")
+        },
+        "snapshot": summary,
+    }
+    for step in run_summary["steps"].values():
+        if isinstance(step, dict):
+            step.pop("files", None)
+    summary_file = paths.reports / f"run_{delivery_date.isoformat()}.json"
+    summary_file.write_text(json.dumps(run_summary, indent=1, default=str, ensure_ascii=False))
+
+    rows = summary["target_progress"]
+    table = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v if v is not None else '-'))}</td>" for v in r.values()) + "</tr>"
+        for r in rows
+    )
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0].keys() if rows else []))
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Target progress as of {summary['snapshot']['as_of_date']}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:960px}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}</style></head>
+<body><h1>People lifted out of poverty, as of {summary['snapshot']['as_of_date']}</h1>
+<p>Net people lifted (green) against the year's target (grey), by province; 00 is the nation.</p>
+{_bar_chart(rows)}
+<table><thead><tr>{head}</tr></thead><tbody>{table}</tbody></table>
+</body></html>
+"""
+    html_file = paths.reports / "target_progress.html"
+    html_file.write_text(page, encoding="utf-8")
+    return {"summary": str(summary_file), "html": str(html_file)}

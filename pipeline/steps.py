@@ -1,0 +1,305 @@
+"""What the DAG's tasks call: one function per step of a run for delivery date D.
+
+Each step reads and writes files under the data root and returns a small JSON-able
+summary (what goes through XCom). Steps talk to each other through ``runs/D/*.json``
+and the staging folders, never through data frames in XCom.
+
+Staging layout (all partitioned by entity and delivery date, replaced when D re-runs):
+
+- ``staging/stg_<entity>/delivery_date=D/<file>.<part>.parquet``: rows typed as delivered;
+- ``staging/rejects/<entity>/delivery_date=D/*.parquet``: rows held by typing or by
+  error-severity validation, with their reason;
+- ``staging/warnings/<entity>/delivery_date=D/*.parquet``: rows that load with a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline import lock
+from pipeline.contract import ENTITIES
+from pipeline.settings import DAG_ID, Paths, paths
+
+log = logging.getLogger(__name__)
+
+REJECT_COLUMNS = ("_delivery_date", "_file_name", "_row_number", "record_key", "reason", "detail")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    paths: Paths
+    delivery_date: dt.date
+    run_id: str
+
+    @property
+    def d(self) -> str:
+        return self.delivery_date.isoformat()
+
+    @property
+    def run_dir(self) -> Path:
+        return self.paths.run_dir(self.d)
+
+    @classmethod
+    def from_airflow(cls, context: Mapping[str, Any]) -> RunContext:
+        from pipeline.timetable import delivery_date_of
+
+        params = context.get("params") or {}
+        start = context.get("data_interval_start") or context["logical_date"]
+        dag_run = context["dag_run"]
+        return cls(
+            paths=paths(params.get("data_root")),
+            delivery_date=delivery_date_of(start),
+            run_id=f"{DAG_ID}/{dag_run.run_id}",
+        )
+
+    @classmethod
+    def local(cls, delivery_date: dt.date, home: Path | None = None, run_id: str | None = None) -> RunContext:
+        """A context outside Airflow (tests, benchmarks)."""
+        return cls(paths(home), delivery_date, run_id or f"local/{delivery_date.isoformat()}")
+
+    def write(self, name: str, doc: Any) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.run_dir / f".{name}.tmp"
+        tmp.write_text(json.dumps(doc, indent=1, default=str, ensure_ascii=False))
+        tmp.replace(self.run_dir / name)
+
+    def read(self, name: str) -> Any:
+        path = self.run_dir / name
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: run the earlier steps of {self.d} first")
+        return json.loads(path.read_text())
+
+    def partition(self, layer: str, entity: str) -> Path:
+        folder = f"stg_{entity}" if layer == "stg" else f"{layer}/{entity}"
+        return self.paths.staging / folder / f"delivery_date={self.d}"
+
+
+def _timed(fn):  # noqa: ANN001, ANN202 - decorator
+    """Log the step's duration and keep the data-root lock fresh while it runs."""
+
+    def wrapper(ctx: RunContext, *args: Any) -> Any:
+        started = time.perf_counter()
+        with lock.held(ctx.paths.lock, ctx.run_id):
+            result = fn(ctx, *args)
+        elapsed = round(time.perf_counter() - started, 3)
+        if isinstance(result, dict):
+            result["seconds"] = elapsed
+        log.info("%s %s %s done in %.1fs", fn.__name__, ctx.d, " ".join(map(str, args)), elapsed)
+        return result
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+# --- lock -------------------------------------------------------------------------------
+
+
+def acquire_lock(ctx: RunContext) -> bool:
+    """Take the data-root lock for this run; False (poke again later) while another run holds it."""
+    ctx.paths.ensure()
+    if not lock.try_acquire(ctx.paths.lock, ctx.run_id):
+        holder = lock.read_lease(ctx.paths.lock) or {}
+        log.info("data root %s is locked by %s; waiting", ctx.paths.home, holder.get("owner"))
+        return False
+    if ctx.run_dir.exists():
+        shutil.rmtree(ctx.run_dir)
+    ctx.run_dir.mkdir(parents=True)
+    ctx.write("run.json", {"run_id": ctx.run_id, "started_at": dt.datetime.now(dt.UTC).isoformat()})
+    return True
+
+
+def release_lock(ctx: RunContext) -> bool:
+    return lock.release(ctx.paths.lock, ctx.run_id)
+
+
+# --- discover ---------------------------------------------------------------------------
+
+
+@_timed
+def discover(ctx: RunContext) -> dict:
+    """The ledger of landing/D, plus late files in folders of dates already processed."""
+    from pipeline.landing import discover as discover_folder
+    from pipeline.landing import late_files
+
+    entries = discover_folder(ctx.paths.landing, ctx.delivery_date)
+    seen: dict[str, dict[str, int | None]] = {}
+    if ctx.paths.warehouse.exists():
+        from warehouse.loader import connect
+
+        con = connect(ctx.paths.warehouse, read_only=True)
+        try:
+            has_files = con.execute(
+                "SELECT count(*) FROM information_schema.tables"
+                " WHERE table_schema = 'audit' AND table_name = 'files'"
+            ).fetchone()
+            if has_files and has_files[0]:
+                for d, name, size in con.execute(
+                    "SELECT delivery_date, file_name, size_bytes FROM audit.files WHERE outcome <> 'late'"
+                ).fetchall():
+                    seen.setdefault(d.isoformat(), {})[name] = size
+        finally:
+            con.close()
+    late = late_files(ctx.paths.landing, seen, ctx.delivery_date)
+    for entry in late:
+        log.warning("LATE FILE %s/%s: %s", entry.delivery_date, entry.file_name, entry.detail)
+    ctx.write("discover.json", {"files": [e.as_dict() for e in entries], "late": [e.as_dict() for e in late]})
+    held = [e for e in entries if e.outcome == "held"]
+    for e in held:
+        log.warning("held file %s: %s (%s)", e.file_name, e.reason, e.detail)
+    return {
+        "delivery_date": ctx.d,
+        "files": len(entries),
+        "held_files": len(held),
+        "late_files": [f"{e.delivery_date}/{e.file_name}" for e in late],
+    }
+
+
+# --- ingest -----------------------------------------------------------------------------
+
+
+@_timed
+def ingest(ctx: RunContext, entity: str) -> dict:
+    """Read and type every pending file of one entity into staging; hold what cannot be typed."""
+    from pipeline.ingest import ingest_file
+
+    for layer in ("stg", "rejects", "warnings"):
+        shutil.rmtree(ctx.partition(layer, entity), ignore_errors=True)
+    ledger = ctx.read("discover.json")["files"]
+    results = []
+    for entry in ledger:
+        if entry["entity"] != entity or entry["outcome"] != "pending":
+            continue
+        results.append(
+            ingest_file(
+                ctx.paths.landing / ctx.d / entry["file_name"],
+                entity=entity,
+                delivery_date=ctx.delivery_date,
+                source=entry["source"],
+                manifest_rows=entry["manifest_rows"],
+                stg_dir=ctx.partition("stg", entity),
+                rejects_dir=ctx.partition("rejects", entity),
+            )
+        )
+    ctx.write(f"ingest_{entity}.json", results)
+    return {
+        "entity": entity,
+        "files": len(results),
+        "rows": sum(r["rows"] or 0 for r in results),
+        "typed": sum(r["typed_rows"] for r in results),
+        "held_rows": sum(r["held_rows"] for r in results),
+        "held_files": sum(r["outcome"] == "held" for r in results),
+    }
+
+
+# --- validate ---------------------------------------------------------------------------
+
+
+@_timed
+def validate(ctx: RunContext, entity: str) -> dict:
+    """Run the entity's Great Expectations suite over D's typed rows."""
+    from pipeline.quality import apply_validation
+
+    ingested = ctx.read(f"ingest_{entity}.json")
+    summary = apply_validation(
+        entity=entity,
+        delivery_date=ctx.delivery_date,
+        stg_dir=ctx.partition("stg", entity),
+        rejects_dir=ctx.partition("rejects", entity),
+        warnings_dir=ctx.partition("warnings", entity),
+        work_dir=ctx.run_dir / "gx" / entity,
+        files=ingested,
+    )
+    ctx.write(f"validate_{entity}.json", summary)
+    return {k: v for k, v in summary.items() if k != "results"}
+
+
+# --- transform --------------------------------------------------------------------------
+
+
+@_timed
+def transform(ctx: RunContext) -> dict:
+    """Key semantics, current state, history and status events over all accepted deliveries."""
+    from pipeline.build import build_core
+
+    out = ctx.run_dir / "transform"
+    shutil.rmtree(out, ignore_errors=True)
+    counts = build_core(ctx.paths.staging, out)
+    ctx.write("transform.json", counts)
+    return counts
+
+
+# --- load -------------------------------------------------------------------------------
+
+
+@_timed
+def load(ctx: RunContext) -> dict:
+    """One DuckDB transaction: migrations, ref, core, audit, marts, post-load checks."""
+    from pipeline.load import load_run
+
+    ledger = ctx.read("discover.json")
+    files = {e: ctx.read(f"ingest_{e}.json") for e in ENTITIES}
+    validation = {e: ctx.read(f"validate_{e}.json") for e in ENTITIES}
+    started = ctx.read("run.json")["started_at"]
+    summary = load_run(
+        ctx.paths,
+        delivery_date=ctx.delivery_date,
+        run_id=ctx.run_id,
+        started_at=started,
+        ledger=ledger,
+        ingested=files,
+        validation=validation,
+        transform_dir=ctx.run_dir / "transform",
+    )
+    ctx.write("load.json", summary)
+    return summary
+
+
+# --- publish and report -----------------------------------------------------------------
+
+
+@_timed
+def publish(ctx: RunContext) -> dict:
+    """Build the PII-free analytics snapshot aside and swap it in atomically."""
+    from pipeline.publish import publish_snapshot
+
+    summary = publish_snapshot(ctx.paths, delivery_date=ctx.delivery_date, run_id=ctx.run_id)
+    ctx.write("publish.json", summary)
+    return summary
+
+
+@_timed
+def report(ctx: RunContext) -> dict:
+    """The run summary (JSON, printed by ``povdb``) and the HTML target-progress report."""
+    from pipeline.report import write_reports
+
+    summary = write_reports(ctx.paths, delivery_date=ctx.delivery_date, run_dir=ctx.run_dir)
+    ctx.write("report.json", summary)
+    return summary
+
+
+def run_all(ctx: RunContext) -> dict:
+    """Every step in order, outside Airflow (tests and benchmarks call stages this way)."""
+    if not acquire_lock(ctx):
+        raise lock.LockLost(f"data root {ctx.paths.home} is locked by another run")
+    try:
+        out: dict[str, Any] = {"discover": discover(ctx)}
+        for e in ENTITIES:
+            out[f"ingest_{e}"] = ingest(ctx, e)
+        for e in ENTITIES:
+            out[f"validate_{e}"] = validate(ctx, e)
+        out["transform"] = transform(ctx)
+        out["load"] = load(ctx)
+        out["publish"] = publish(ctx)
+        out["report"] = report(ctx)
+        return out
+    finally:
+        release_lock(ctx)

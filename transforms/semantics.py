@@ -1,0 +1,152 @@
+"""Key semantics of a delivery: which delivered rows are applied, stale, duplicate,
+conflicting or parked (LANDING_CONTRACT.md, "Meaning of a delivery").
+
+Pure functions over LazyFrames of *candidate* rows: typed staging rows of every accepted
+delivery date that neither typing nor validation held. The outcome of a row depends only
+on the set of deliveries, never on the order in which dates were run, because every rule
+below is written over the delivery dates themselves.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.contract import CONTRACT
+
+# Arrival order of rows: delivery date, then file name, then row number.
+ARRIVAL = ("_delivery_date", "_file_name", "_row_number")
+# Child entity -> (parent entity, the child's column holding the parent key).
+PARENTS = {"members": ("households", "household_id"), "households": ("villages", "village_code")}
+OUTCOME_SCHEMA = {
+    "_delivery_date": pl.Date(),
+    "_file_name": pl.String(),
+    "_row_number": pl.Int64(),
+    "record_key": pl.String(),
+    "outcome": pl.String(),
+    "reason": pl.String(),
+    "effective_date": pl.Date(),
+}
+
+
+def record_key(entity: str) -> pl.Expr:
+    """The entity key as one string (compound keys joined with '|')."""
+    key = CONTRACT[entity].key
+    if len(key) == 1:
+        return pl.col(key[0]).cast(pl.String)
+    return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="|")
+
+
+def content_columns(entity: str) -> list[str]:
+    return list(CONTRACT[entity].column_names)
+
+
+def classify(
+    rows: pl.LazyFrame, entity: str, parent_first_seen: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
+    """One outcome per candidate row.
+
+    ``parent_first_seen`` (columns ``parent_key``, ``first_date``) gives the first delivery
+    date on which each parent record (household for members, village for households) was
+    delivered; a row whose parent is first seen after the row's own date is parked until
+    then (``effective_date``), and one whose parent never came stays parked.
+    """
+    spec = CONTRACT[entity]
+    key = list(spec.key)
+    content = content_columns(entity)
+    order = ["updated_at", *ARRIVAL] if spec.has_updated_at else list(ARRIVAL)
+
+    df = (
+        rows.with_columns(record_key=record_key(entity))
+        .sort([*key, *ARRIVAL])
+        .with_columns(_ord=pl.int_range(pl.len()))
+    )
+
+    # Stale: an earlier-arriving row of the same key carries a later updated_at.
+    if spec.has_updated_at:
+        earlier_max = pl.col("updated_at").cum_max().shift(1).over(key)
+        stale = earlier_max.is_not_null() & (pl.col("updated_at") < earlier_max)
+    else:
+        stale = pl.lit(False)
+    df = df.with_columns(_stale=stale)
+
+    version = ["updated_at"] if spec.has_updated_at else []
+    group = [*key, *version, "_delivery_date"] if not spec.has_updated_at else [*key, *version]
+    live = ~pl.col("_stale")
+    n_contents = pl.struct(content).filter(live).n_unique().over(group)
+    first_in_group = pl.col("_ord") == pl.col("_ord").filter(live).min().over(group)
+    df = df.with_columns(_conflict=live & (n_contents > 1), _first=first_in_group)
+
+    if entity == "members":
+        # One person in two households within one delivery is a conflict (across delivery
+        # dates the later row is a move).
+        homes = pl.col("household_id").filter(live).n_unique().over(["id_number", "_delivery_date"])
+        df = df.with_columns(_two_homes=live & (homes > 1))
+    else:
+        df = df.with_columns(_two_homes=pl.lit(False))
+
+    if parent_first_seen is not None:
+        parent_col = PARENTS[entity][1]
+        df = df.join(
+            parent_first_seen.rename({"parent_key": parent_col, "first_date": "_parent_first"}),
+            on=parent_col,
+            how="left",
+        )
+    else:
+        df = df.with_columns(_parent_first=pl.lit(None, dtype=pl.Date()))
+
+    parked_never = pl.lit(parent_first_seen is not None) & pl.col("_parent_first").is_null()
+    parked_wait = pl.col("_parent_first") > pl.col("_delivery_date")
+    outcome = (
+        pl.when(pl.col("_stale"))
+        .then(pl.lit("stale"))
+        .when(pl.col("_two_homes"))
+        .then(pl.lit("conflict"))
+        .when(pl.col("_conflict"))
+        .then(pl.lit("conflict"))
+        .when(~pl.col("_first"))
+        .then(pl.lit("duplicate"))
+        .when(parked_never | parked_wait)
+        .then(pl.lit("parked"))
+        .otherwise(pl.lit("applied"))
+    )
+    reason = (
+        pl.when(pl.col("_stale"))
+        .then(pl.lit("stale_update"))
+        .when(pl.col("_two_homes"))
+        .then(pl.lit("person_in_two_households"))
+        .when(pl.col("_conflict"))
+        .then(pl.lit("conflicting_duplicate"))
+        .when(~pl.col("_first"))
+        .then(pl.lit("duplicate_row"))
+        .when(parked_never | parked_wait)
+        .then(pl.lit("parent_missing"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    effective = (
+        pl.when(parked_wait)
+        .then(pl.col("_parent_first"))
+        .when(parked_never)
+        .then(pl.lit(None, dtype=pl.Date()))
+        .otherwise(pl.col("_delivery_date"))
+    )
+    return (
+        df.with_columns(outcome=outcome, reason=reason, effective_date=effective)
+        .drop("_ord", "_stale", "_conflict", "_first", "_two_homes", "_parent_first")
+        .sort(order)
+    )
+
+
+def parent_first_seen(parent_rows: pl.LazyFrame, parent_entity: str) -> pl.LazyFrame:
+    """First delivery date on which each parent record was delivered (and not held)."""
+    return parent_rows.group_by(record_key(parent_entity).alias("parent_key")).agg(
+        first_date=pl.col("_delivery_date").min()
+    )
+
+
+def versions(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows that become versions of their key: applied ones, and parked ones from the
+    day their parent arrives."""
+    return classified.filter(
+        (pl.col("outcome") == "applied")
+        | ((pl.col("outcome") == "parked") & pl.col("effective_date").is_not_null())
+    )

@@ -1,0 +1,88 @@
+"""Current state, validity history and status transitions, from the versions of each key.
+
+The versions of a key are its applied rows ordered by (updated_at, delivery date, file
+name, row number); the last one is the current state. Pure LazyFrame -> LazyFrame.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.contract import CONTRACT
+from transforms.semantics import ARRIVAL
+
+EXIT_STATUSES = ("lifted", "returned", "removed")
+
+
+def version_order(entity: str) -> list[str]:
+    return ["updated_at", *ARRIVAL] if CONTRACT[entity].has_updated_at else list(ARRIVAL)
+
+
+def history(versions: pl.LazyFrame, entity: str) -> pl.LazyFrame:
+    """Every version with its validity range and version number.
+
+    ``valid_from`` is the version's ``updated_at`` (targets: its delivery date at
+    midnight UTC); ``valid_to`` is the next version's ``valid_from``, null for the current
+    version.
+    """
+    key = list(CONTRACT[entity].key)
+    order = version_order(entity)
+    if CONTRACT[entity].has_updated_at:
+        valid_from = pl.col("updated_at")
+    else:
+        valid_from = pl.col("_delivery_date").cast(pl.Datetime("us", "UTC"))
+    return (
+        versions.sort([*key, *order])
+        .with_columns(
+            valid_from=valid_from,
+            version=pl.int_range(1, pl.len() + 1).over(key).cast(pl.Int32),
+        )
+        .with_columns(valid_to=pl.col("valid_from").shift(-1).over(key))
+        .with_columns(is_current=pl.col("valid_to").is_null())
+    )
+
+
+def current(versions: pl.LazyFrame, entity: str) -> pl.LazyFrame:
+    """The last version of each key."""
+    key = list(CONTRACT[entity].key)
+    return (
+        versions.sort([*key, *version_order(entity)])
+        .group_by(key, maintain_order=True)
+        .last()
+        .sort(key)
+    )
+
+
+def status_events(household_versions: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per status transition of a household.
+
+    A version whose status is lifted, returned or removed is a transition when it is the
+    household's first version or the previous version had another status. A lifted ->
+    poor transition is a return too, flagged as a correction of the exit.
+    """
+    prev = pl.col("status").shift(1).over("household_id")
+    changed = prev.is_null() | (prev != pl.col("status"))
+    into_exit = pl.col("status").is_in(list(EXIT_STATUSES))
+    correction = (prev == "lifted") & (pl.col("status") == "poor")
+    return (
+        household_versions.sort(["household_id", *version_order("households")])
+        .with_columns(from_status=prev, _changed=changed, _correction=correction.fill_null(False))
+        .filter(pl.col("_changed") & (into_exit | pl.col("_correction")))
+        .select(
+            "household_id",
+            pl.col("village_code"),
+            pl.col("from_status"),
+            pl.when(pl.col("_correction"))
+            .then(pl.lit("returned"))
+            .otherwise(pl.col("status"))
+            .alias("to_status"),
+            pl.col("status_changed_on").alias("event_date"),
+            pl.col("household_size").alias("people"),
+            pl.col("_correction").alias("is_exit_correction"),
+            pl.col("updated_at"),
+            pl.col("_delivery_date").alias("delivery_date"),
+            pl.col("_file_name").alias("file_name"),
+            pl.col("_row_number").alias("row_number"),
+        )
+        .sort(["household_id", "updated_at", "delivery_date", "file_name", "row_number"])
+    )
