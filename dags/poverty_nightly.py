@@ -38,10 +38,10 @@ default_args = {
 }
 
 
-def _ctx(**context):  # noqa: ANN202 - Airflow context in, RunContext out
-    from pipeline.steps import RunContext
+def _run(step: str, context: dict, *args: object):
+    from pipeline.steps import run_task
 
-    return RunContext.from_airflow(context)
+    return run_task(step, context, *args)
 
 
 @dag(
@@ -64,57 +64,39 @@ def _ctx(**context):  # noqa: ANN202 - Airflow context in, RunContext out
 def poverty_nightly() -> None:
     @task.sensor(poke_interval=10, timeout=6 * 3600, mode="reschedule", retries=0)
     def acquire_lock(**context) -> PokeReturnValue:
-        from pipeline.steps import acquire_lock as step
-
-        return PokeReturnValue(is_done=step(_ctx(**context)))
+        return PokeReturnValue(is_done=_run("acquire_lock", context))
 
     @task
     def discover(**context) -> dict:
-        from pipeline.steps import discover as step
-
-        return step(_ctx(**context))
+        return _run("discover", context)
 
     @task(max_active_tis_per_dagrun=2)
     def ingest(entity: str, **context) -> dict:
-        from pipeline.steps import ingest as step
-
-        return step(_ctx(**context), entity)
+        return _run("ingest", context, entity)
 
     @task(max_active_tis_per_dagrun=2)
     def validate(entity: str, **context) -> dict:
-        from pipeline.steps import validate as step
-
-        return step(_ctx(**context), entity)
+        return _run("validate", context, entity)
 
     @task
     def transform(**context) -> dict:
-        from pipeline.steps import transform as step
+        return _run("transform", context)
 
-        return step(_ctx(**context))
-
-    @task(retries=0)
+    @task
     def load(**context) -> dict:
-        from pipeline.steps import load as step
-
-        return step(_ctx(**context))
+        return _run("load", context)
 
     @task
     def publish(**context) -> dict:
-        from pipeline.steps import publish as step
-
-        return step(_ctx(**context))
+        return _run("publish", context)
 
     @task
     def report(**context) -> dict:
-        from pipeline.steps import report as step
-
-        return step(_ctx(**context))
+        return _run("report", context)
 
     @task(trigger_rule="all_done", retries=0)
     def release_lock(**context) -> None:
-        from pipeline.steps import release_lock as step
-
-        step(_ctx(**context))
+        _run("release_lock", context)
 
     lock = acquire_lock()
     found = discover()

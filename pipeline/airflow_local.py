@@ -21,8 +21,12 @@ def main() -> int:
     env = _env()
     airflow = _airflow_bin()
     subprocess.run([airflow, "dags", "reserialize"], env=env, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([airflow, "dags", "unpause", DAG_ID], env=env, check=True, stdout=subprocess.DEVNULL)
-    print(f"Airflow home: {env['AIRFLOW_HOME']}; UI on http://localhost:8080 (login printed below). Ctrl-C stops.")
+    subprocess.run(
+        [airflow, "dags", "unpause", DAG_ID], env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    print(
+        f"Airflow home: {env['AIRFLOW_HOME']}; UI on http://localhost:8080 (login printed below). Ctrl-C stops."
+    )
     proc = subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True)
     try:
         return proc.wait()

@@ -9,4 +9,4 @@ from pipeline.timetable import DeliveryDayTimetable
 
 class PovdbPlugin(AirflowPlugin):
     name = "povdb"
-    timetables = [DeliveryDayTimetable]
+    timetables = [DeliveryDayTimetable]  # noqa: RUF012 - Airflow's plugin interface

@@ -70,9 +70,14 @@ def build_core(staging: Path, out: Path) -> dict:
         _core_columns(hist).sink_parquet(out / f"{entity}_history.parquet")
         _core_columns(cur).sink_parquet(out / f"{entity}_current.parquet")
         if entity == "households":
-            status_events(vers).pipe(_admin, "village_code").sink_parquet(out / "status_events.parquet")
-        counts[f"{entity}_current"] = pl.scan_parquet(out / f"{entity}_current.parquet").select(pl.len()).collect().item()
+            status_events(vers).pipe(_admin, "village_code").sink_parquet(
+                out / "status_events.parquet"
+            )
+        counts[f"{entity}_current"] = (
+            pl.scan_parquet(out / f"{entity}_current.parquet").select(pl.len()).collect().item()
+        )
         counts[f"{entity}_rows"] = classified.height
-    counts["status_events"] = pl.scan_parquet(out / "status_events.parquet").select(pl.len()).collect().item()
+    counts["status_events"] = (
+        pl.scan_parquet(out / "status_events.parquet").select(pl.len()).collect().item()
+    )
     return counts
-

@@ -1,12 +1,12 @@
 """``povdb``: the registry pipeline's command line.
 
-    povdb generate   write a synthetic landing folder (no real personal data)
-    povdb run        run the DAG through Airflow for one delivery date
-    povdb status     latest run, target progress and data quality
-    povdb report     rebuild the HTML report from the published snapshot
-    povdb shell      open the published snapshot read-only in the DuckDB CLI
-    povdb demo       generate a demo landing folder and run it, date by date
-    povdb airflow    any Airflow command, on this project's embedded configuration
+povdb generate   write a synthetic landing folder (no real personal data)
+povdb run        run the DAG through Airflow for one delivery date
+povdb status     latest run, target progress and data quality
+povdb report     rebuild the HTML report from the published snapshot
+povdb shell      open the published snapshot read-only in the DuckDB CLI
+povdb demo       generate a demo landing folder and run it, date by date
+povdb airflow    any Airflow command, on this project's embedded configuration
 """
 
 from __future__ import annotations
@@ -52,15 +52,20 @@ def ensure_airflow() -> None:
     if marker.exists():
         return
     print(f"Preparing Airflow metadata database in {home} (first run only) ...", file=sys.stderr)
-    subprocess.run([_airflow_bin(), "db", "migrate"], env=_env(), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [_airflow_bin(), "db", "migrate"], env=_env(), check=True, stdout=subprocess.DEVNULL
+    )
     marker.touch()
 
 
 def airflow(args: list[str], *, capture: bool = False) -> subprocess.CompletedProcess:
     ensure_airflow()
     return subprocess.run(
-        [_airflow_bin(), *args], env=_env(), text=True,
-        stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None,
+        [_airflow_bin(), *args],
+        env=_env(),
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.STDOUT if capture else None,
     )
 
 
@@ -70,9 +75,16 @@ def cmd_generate(a: argparse.Namespace) -> int:
     out = a.out or settings.paths(a.data_root).landing
     started = time.perf_counter()
     summary = generate(
-        Path(out), scale=None if a.households else a.scale, households=a.households, start=a.start,
-        days=a.days, seed=a.seed, formats=a.formats, defects=a.defects,
-        answer_key=a.answer_key, progress=sys.stderr.isatty() or a.progress,
+        Path(out),
+        scale=None if a.households else a.scale,
+        households=a.households,
+        start=a.start,
+        days=a.days,
+        seed=a.seed,
+        formats=a.formats,
+        defects=a.defects,
+        answer_key=a.answer_key,
+        progress=sys.stderr.isatty() or a.progress,
     )
     print(f"Generated {summary} into {out} in {time.perf_counter() - started:.1f}s")
     return 0
@@ -81,22 +93,49 @@ def cmd_generate(a: argparse.Namespace) -> int:
 def run_date(delivery_date: dt.date, data_root: Path, *, quiet: bool = False) -> int:
     """Run poverty_nightly for one delivery date through Airflow (``airflow dags test``)."""
     conf = json.dumps({"data_root": str(data_root)})
-    print(f"Running poverty_nightly for delivery date {delivery_date} on {data_root} ...", flush=True)
+    print(
+        f"Running poverty_nightly for delivery date {delivery_date} on {data_root} ...", flush=True
+    )
     started = time.perf_counter()
     log_dir = settings.paths(data_root).runs
-    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(
+            f"FAILED: cannot use the data root {data_root}: {exc.strerror} ({exc.filename})",
+            file=sys.stderr,
+        )
+        return 2
     log_file = log_dir / f"airflow_{delivery_date.isoformat()}.log"
     with open(log_file, "w") as fh:
         ensure_airflow()
         proc = subprocess.run(
-            [_airflow_bin(), "dags", "test", settings.DAG_ID, delivery_date.isoformat(), "--conf", conf],
-            env=_env(), stdout=fh, stderr=subprocess.STDOUT, text=True,
+            [
+                _airflow_bin(),
+                "dags",
+                "test",
+                settings.DAG_ID,
+                delivery_date.isoformat(),
+                "--conf",
+                conf,
+            ],
+            env=_env(),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     elapsed = time.perf_counter() - started
     summary_file = settings.paths(data_root).reports / f"run_{delivery_date.isoformat()}.json"
-    ok = proc.returncode == 0 and summary_file.exists() and summary_file.stat().st_mtime >= time.time() - elapsed - 1
+    ok = (
+        proc.returncode == 0
+        and summary_file.exists()
+        and summary_file.stat().st_mtime >= time.time() - elapsed - 1
+    )
     if not ok:
-        print(f"FAILED: delivery date {delivery_date} (exit {proc.returncode}); Airflow log: {log_file}", file=sys.stderr)
+        print(
+            f"FAILED: delivery date {delivery_date} (exit {proc.returncode}); Airflow log: {log_file}",
+            file=sys.stderr,
+        )
         tail = log_file.read_text(errors="replace").splitlines()[-25:]
         print("\n".join("  " + line for line in tail), file=sys.stderr)
         return proc.returncode or 1
@@ -122,7 +161,10 @@ def cmd_status(a: argparse.Namespace) -> int:
 
     paths = settings.paths(a.data_root)
     if not paths.analytics.exists():
-        print(f"No published snapshot at {paths.analytics}: run `povdb run --date D` first.", file=sys.stderr)
+        print(
+            f"No published snapshot at {paths.analytics}: run `povdb run --date D` first.",
+            file=sys.stderr,
+        )
         return 1
     print(format_summary(snapshot_summary(paths.analytics)))
     return 0
@@ -149,7 +191,10 @@ def cmd_shell(a: argparse.Namespace) -> int:
     paths = settings.paths(a.data_root)
     cli = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
     if not cli:
-        print("The DuckDB CLI is not installed (it comes with `make` from the lock file).", file=sys.stderr)
+        print(
+            "The DuckDB CLI is not installed (it comes with `make` from the lock file).",
+            file=sys.stderr,
+        )
         return 1
     os.execv(cli, [cli, "-readonly", str(paths.analytics)])
     return 0  # pragma: no cover
@@ -185,7 +230,9 @@ def cmd_airflow(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="povdb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="povdb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-root", help="data root (default: $POVDB_HOME, else ./data)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -193,22 +240,33 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--scale", choices=["demo", "county", "province", "national"], default="demo")
     g.add_argument("--households", type=int, help="number of households (overrides --scale)")
     g.add_argument("--start", type=_date, default=dt.date(2015, 3, 1), help="first delivery date")
-    g.add_argument("--days", type=int, default=3, help="delivery dates to write (day 1 is the full registration)")
+    g.add_argument(
+        "--days",
+        type=int,
+        default=3,
+        help="delivery dates to write (day 1 is the full registration)",
+    )
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--out", type=Path, help="landing root (default: <data root>/landing)")
     g.add_argument("--formats", choices=["mixed", "csv"], default="mixed")
     g.add_argument("--defects", type=float, default=0.0, help="share of rows with a planted defect")
     g.add_argument("--answer-key", type=Path, help="CSV listing every planted defect")
-    g.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
+    g.add_argument(
+        "--progress", action="store_true", help="show a progress bar even when not on a terminal"
+    )
     g.set_defaults(fn=cmd_generate)
 
     r = sub.add_parser("run", help="run the DAG through Airflow for one delivery date")
     r.add_argument("--date", type=_date, required=True, help="delivery date YYYY-MM-DD")
     r.set_defaults(fn=cmd_run)
 
-    sub.add_parser("status", help="latest run, target progress, data quality").set_defaults(fn=cmd_status)
+    sub.add_parser("status", help="latest run, target progress, data quality").set_defaults(
+        fn=cmd_status
+    )
     sub.add_parser("report", help="rebuild the HTML report").set_defaults(fn=cmd_report)
-    sub.add_parser("shell", help="open the snapshot read-only in the DuckDB CLI").set_defaults(fn=cmd_shell)
+    sub.add_parser("shell", help="open the snapshot read-only in the DuckDB CLI").set_defaults(
+        fn=cmd_shell
+    )
 
     d = sub.add_parser("demo", help="generate demo deliveries and run them through Airflow")
     d.add_argument("--start", type=_date, default=dt.date(2015, 3, 1))

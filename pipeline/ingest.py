@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 def _raw_key(frame: pl.DataFrame, entity: str) -> pl.Expr:
     key = CONTRACT[entity].key
-    cols = [pl.col(k).cast(pl.String).fill_null("") if k in frame.columns else pl.lit("") for k in key]
+    cols = [
+        pl.col(k).cast(pl.String).fill_null("") if k in frame.columns else pl.lit("") for k in key
+    ]
     return cols[0] if len(cols) == 1 else pl.concat_str(cols, separator="|")
 
 
@@ -63,8 +65,10 @@ def ingest_file(
                 cell = chunk.cell_findings.unique("_row_number", keep="first", maintain_order=True)
                 typed = typed.join(cell.select("_row_number"), on="_row_number", how="anti")
                 held = pl.concat(
-                    [held.join(cell.select("_row_number"), on="_row_number", how="anti"),
-                     cell.select(held.columns)],
+                    [
+                        held.join(cell.select("_row_number"), on="_row_number", how="anti"),
+                        cell.select(held.columns),
+                    ],
                     how="vertical_relaxed",
                 )
             if typed.height:
@@ -84,7 +88,14 @@ def ingest_file(
                             [pl.col("column"), pl.lit(": "), pl.col("detail").fill_null("")]
                         ),
                     )
-                    .select("_delivery_date", "_file_name", "_row_number", "record_key", "reason", "detail")
+                    .select(
+                        "_delivery_date",
+                        "_file_name",
+                        "_row_number",
+                        "record_key",
+                        "reason",
+                        "detail",
+                    )
                     .write_parquet(out)
                 )
                 written.append(out)
@@ -109,4 +120,3 @@ def ingest_file(
         return result
     result.update(outcome="loaded", typed_rows=typed_rows, held_rows=held_rows)
     return result
-

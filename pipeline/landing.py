@@ -93,7 +93,10 @@ def discover(landing_root: Path, delivery_date: dt.date) -> list[LedgerEntry]:
         if m:
             entry.entity, entry.source, entry.format = m["entity"], m["source"], m["ext"]
         if item.is_symlink() and not _inside(folder, path):
-            entry.hold("path_outside_landing", f"symlink points outside the delivery folder: {os.readlink(path)}")
+            entry.hold(
+                "path_outside_landing",
+                f"symlink points outside the delivery folder: {os.readlink(path)}",
+            )
             continue
         if not path.is_file():
             entry.hold("file_name_invalid", "not a regular file")
@@ -121,18 +124,24 @@ def discover(landing_root: Path, delivery_date: dt.date) -> list[LedgerEntry]:
         return [entries[k] for k in sorted(entries)]
 
     for name, expected in (manifest or {}).items():
-        entry = entries.get(name)
-        if entry is None:
+        found = entries.get(name)
+        if found is None:
             entry = LedgerEntry(delivery_date=d, file_name=name)
             m = FILE_NAME_RE.match(Path(name).name)
             if m:
                 entry.entity, entry.source, entry.format = m["entity"], m["source"], m["ext"]
             entries[name] = entry
             if Path(name).is_absolute() or ".." in Path(name).parts or len(Path(name).parts) != 1:
-                entry.hold("path_outside_landing", f"the manifest names a path outside the delivery folder: {name}")
+                entry.hold(
+                    "path_outside_landing",
+                    f"the manifest names a path outside the delivery folder: {name}",
+                )
             else:
-                entry.hold("manifest_missing_file", "the manifest lists this file but it was not delivered")
+                entry.hold(
+                    "manifest_missing_file", "the manifest lists this file but it was not delivered"
+                )
             continue
+        entry = found
         entry.manifest_rows = expected["rows"]
         if entry.outcome == PENDING and entry.sha256 != expected["sha256"]:
             entry.hold(
@@ -142,7 +151,9 @@ def discover(landing_root: Path, delivery_date: dt.date) -> list[LedgerEntry]:
     return [entries[k] for k in sorted(entries)]
 
 
-def late_files(landing_root: Path, seen: dict[str, dict[str, int | None]], today: dt.date) -> list[LedgerEntry]:
+def late_files(
+    landing_root: Path, seen: dict[str, dict[str, int | None]], today: dt.date
+) -> list[LedgerEntry]:
     """Files in folders of already processed dates (other than ``today``) that the ledger
     has never seen: a new name, or a known name whose size changed (a resent file)."""
     late = []
@@ -158,7 +169,9 @@ def late_files(landing_root: Path, seen: dict[str, dict[str, int | None]], today
             size = item.stat().st_size
             if item.name in known and known[item.name] in (size, None):
                 continue
-            entry = LedgerEntry(delivery_date=d, file_name=item.name, outcome="late", size_bytes=size)
+            entry = LedgerEntry(
+                delivery_date=d, file_name=item.name, outcome="late", size_bytes=size
+            )
             entry.reason = "late_file"
             changed = "changed" if item.name in known else "appeared"
             entry.detail = f"{changed} after {d} was processed; re-run {d} to load it"

@@ -76,10 +76,20 @@ def _file_rows(ledger: dict, ingested: dict, validation: dict, run_id: str) -> l
     for e in by_name.values():
         rows.append(
             (
-                e["delivery_date"], e["file_name"], e.get("entity"), e.get("source"), e.get("format"),
-                e.get("encoding"), e.get("delimiter"), e.get("size_bytes"), e.get("sha256"),
+                e["delivery_date"],
+                e["file_name"],
+                e.get("entity"),
+                e.get("source"),
+                e.get("format"),
+                e.get("encoding"),
+                e.get("delimiter"),
+                e.get("size_bytes"),
+                e.get("sha256"),
                 e.get("rows") if e.get("rows") is not None else e.get("manifest_rows"),
-                e["outcome"], e.get("reason"), e.get("detail"), run_id,
+                e["outcome"],
+                e.get("reason"),
+                e.get("detail"),
+                run_id,
             )
         )
     return rows
@@ -97,8 +107,8 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
                 f" FROM read_parquet('{rejects}/delivery_date=*/*.parquet', union_by_name = true)"
             )
         parts.append(
-            f"SELECT '{entity}', _delivery_date, _file_name, _row_number, record_key,"
-            f" CASE outcome WHEN 'conflict' THEN 'conflict' ELSE outcome END, reason, NULL, effective_date"
+            f"SELECT '{entity}' AS entity, _delivery_date, _file_name, _row_number, record_key,"
+            f" outcome, reason, NULL::VARCHAR AS detail, effective_date"
             f" FROM read_parquet('{transform_dir / f'{entity}_outcomes.parquet'}')"
         )
     con.execute("CREATE OR REPLACE TEMP TABLE row_outcomes AS " + " UNION ALL ".join(parts))
@@ -180,14 +190,16 @@ def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> in
     new_ids = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT id FROM (" + " UNION ALL ".join(PERSON_ID_SOURCES) + ") s"
-            " WHERE id IS NOT NULL ANTI JOIN core.person_keys k ON k.id_number = s.id"
+            "SELECT DISTINCT s.id FROM (" + " UNION ALL ".join(PERSON_ID_SOURCES) + ") s"
+            " ANTI JOIN core.person_keys k ON k.id_number = s.id WHERE s.id IS NOT NULL"
         ).fetchall()
     ]
     if not new_ids:
         return 0
     secret = privacy.load_secret(secret_file)
-    con.executemany("INSERT INTO core.person_keys VALUES (?, ?)", privacy.person_keys(secret, new_ids))
+    con.executemany(
+        "INSERT INTO core.person_keys VALUES (?, ?)", privacy.person_keys(secret, new_ids)
+    )
     return len(new_ids)
 
 
@@ -212,7 +224,9 @@ def load_run(
         for entity, (table, hist_table) in CORE_TABLES.items():
             counts[table] = _replace(con, table, transform_dir / f"{entity}_current.parquet")
             if hist_table:
-                counts[hist_table] = _replace(con, hist_table, transform_dir / f"{entity}_history.parquet")
+                counts[hist_table] = _replace(
+                    con, hist_table, transform_dir / f"{entity}_history.parquet"
+                )
         counts["core.status_events"] = _replace(
             con, "core.status_events", transform_dir / "status_events.parquet"
         )
@@ -222,13 +236,20 @@ def load_run(
         file_rows = _file_rows(ledger, ingested, validation, run_id)
         if file_rows:
             con.executemany(
-                "INSERT INTO audit.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows
+                "INSERT INTO audit.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                file_rows,
             )
         for late in ledger["late"]:
             con.execute(
                 "INSERT INTO audit.files (delivery_date, file_name, size_bytes, outcome, reason, detail, run_id)"
                 " VALUES (?, ?, ?, 'late', 'late_file', ?, ?) ON CONFLICT DO NOTHING",
-                [late["delivery_date"], late["file_name"], late["size_bytes"], late["detail"], run_id],
+                [
+                    late["delivery_date"],
+                    late["file_name"],
+                    late["size_bytes"],
+                    late["detail"],
+                    run_id,
+                ],
             )
 
         con.execute("DELETE FROM audit.validation_results WHERE delivery_date = ?", [d])
@@ -236,8 +257,17 @@ def load_run(
             for r in validation[entity]["results"]:
                 con.execute(
                     "INSERT INTO audit.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [d, entity, r["suite"], r.get("suite_version"), r["expectation"], r["severity"],
-                     r.get("evaluated"), r.get("failed"), list(r.get("sample_keys") or [])],
+                    [
+                        d,
+                        entity,
+                        r["suite"],
+                        r.get("suite_version"),
+                        r["expectation"],
+                        r["severity"],
+                        r.get("evaluated"),
+                        r.get("failed"),
+                        list(r.get("sample_keys") or []),
+                    ],
                 )
 
         _rebuild_row_audit(con, paths.staging, transform_dir)
@@ -263,9 +293,18 @@ def load_run(
         }
         con.execute(
             "INSERT INTO audit.runs VALUES (?, ?, ?, current_timestamp, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, d, started_at, _code_version(), summary["files"], summary["files_held"],
-             summary["rows_received"], summary["rows_applied"], summary["rows_held"],
-             json.dumps(summary)],
+            [
+                run_id,
+                d,
+                started_at,
+                _code_version(),
+                summary["files"],
+                summary["files_held"],
+                summary["rows_received"],
+                summary["rows_applied"],
+                summary["rows_held"],
+                json.dumps(summary),
+            ],
         )
         build_marts(con)
         checks = post_load_checks(con)

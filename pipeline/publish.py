@@ -78,13 +78,17 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[s
     ]
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
     for schema, table, comment in con.execute(
         "SELECT schema_name, table_name, comment FROM duckdb_tables()"
         " WHERE database_name = 'wh' AND comment IS NOT NULL"
     ).fetchall():
         if _tables(con, "snap", schema).count(table):
-            con.execute(f"COMMENT ON TABLE snap.{schema}.{table} IS $c", {"c": comment})
+            con.execute(f"COMMENT ON TABLE snap.{schema}.{table} IS {_literal(comment)}")
     published_cols = {
         (s, t, c)
         for s, t, c in con.execute(
@@ -96,7 +100,9 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
         " WHERE database_name = 'wh' AND comment IS NOT NULL"
     ).fetchall():
         if (schema, table, column) in published_cols:
-            con.execute(f'COMMENT ON COLUMN snap.{schema}.{table}."{column}" IS $c', {"c": comment})
+            con.execute(
+                f'COMMENT ON COLUMN snap.{schema}.{table}."{column}" IS {_literal(comment)}'
+            )
 
 
 def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> dict:
@@ -125,7 +131,9 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
         secret = privacy.load_secret(paths.secret) if raw else b""
         con.execute("CREATE TEMP TABLE quarantine_keys (id_number VARCHAR, person_key VARCHAR)")
         if raw:
-            con.executemany("INSERT INTO quarantine_keys VALUES (?, ?)", privacy.person_keys(secret, raw))
+            con.executemany(
+                "INSERT INTO quarantine_keys VALUES (?, ?)", privacy.person_keys(secret, raw)
+            )
         con.execute(
             "INSERT INTO quarantine_keys SELECT id_number, person_key FROM wh.core.person_keys"
             " WHERE id_number IN (SELECT record_key FROM wh.audit.quarantine WHERE entity = 'members')"
@@ -133,7 +141,9 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
 
         for schema in ("ref", "marts"):
             for table in _tables(con, "wh", schema):
-                con.execute(f"CREATE TABLE snap.{schema}.{table} AS SELECT * FROM wh.{schema}.{table}")
+                con.execute(
+                    f"CREATE TABLE snap.{schema}.{table} AS SELECT * FROM wh.{schema}.{table}"
+                )
         for name, select in PUBLISHED:
             params = {"as_of": as_of} if "$as_of" in select else {}
             con.execute(f"CREATE TABLE snap.{name} AS {select}", params)

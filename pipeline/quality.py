@@ -57,7 +57,8 @@ def apply_validation(
         name
         for name, typed in typed_by_file.items()
         if typed + held_by_file[name]
-        and (error_counts.get(name, 0) + held_by_file[name]) / (typed + held_by_file[name]) > BATCH_SHARE
+        and (error_counts.get(name, 0) + held_by_file[name]) / (typed + held_by_file[name])
+        > BATCH_SHARE
         and error_counts.get(name, 0) > 0
     )
     if batch_held and parts:
@@ -66,8 +67,11 @@ def apply_validation(
             .filter(pl.col("_file_name").is_in(batch_held))
             .select("_file_name", "_row_number")
             .collect()
-            .join(errors.select("_file_name", "_row_number", "record_key", "reason", "detail"),
-                  on=["_file_name", "_row_number"], how="left")
+            .join(
+                errors.select("_file_name", "_row_number", "record_key", "reason", "detail"),
+                on=["_file_name", "_row_number"],
+                how="left",
+            )
         )
         from transforms.semantics import record_key
 
@@ -77,11 +81,18 @@ def apply_validation(
             .select("_file_name", "_row_number", record_key(entity).alias("_key"))
             .collect()
         )
-        whole = whole.join(keys, on=["_file_name", "_row_number"], how="left").with_columns(
-            record_key=pl.coalesce("record_key", "_key"),
-            reason=pl.col("reason").fill_null("file_mostly_invalid"),
-            detail=pl.col("detail").fill_null("the file is held: more than half of its rows fail error rules"),
-        ).drop("_key").with_columns(lineage)
+        whole = (
+            whole.join(keys, on=["_file_name", "_row_number"], how="left")
+            .with_columns(
+                record_key=pl.coalesce("record_key", "_key"),
+                reason=pl.col("reason").fill_null("file_mostly_invalid"),
+                detail=pl.col("detail").fill_null(
+                    "the file is held: more than half of its rows fail error rules"
+                ),
+            )
+            .drop("_key")
+            .with_columns(lineage)
+        )
         errors = pl.concat(
             [errors.filter(~pl.col("_file_name").is_in(batch_held)), whole], how="vertical_relaxed"
         )

@@ -75,7 +75,9 @@ def format_summary(summary: dict) -> str:
     ]
     lines += [f"  {t['table_name']:<32} {t['rows']:>12,}" for t in summary["tables"]]
     lines += ["", "Target progress (people lifted out of poverty, year to date):"]
-    lines.append(f"  {'prov':<5}{'target':>12}{'lifted':>10}{'returned':>10}{'net':>10}{'% target':>10}  on track")
+    lines.append(
+        f"  {'prov':<5}{'target':>12}{'lifted':>10}{'returned':>10}{'net':>10}{'% target':>10}  on track"
+    )
     for p in summary["target_progress"]:
         target = f"{p['target_people']:,}" if p["target_people"] is not None else "-"
         pct = f"{p['pct_of_target']:.2f}" if p["pct_of_target"] is not None else "-"
@@ -86,7 +88,9 @@ def format_summary(summary: dict) -> str:
         )
     if summary["quarantine"]:
         lines += ["", "Rows not simply applied (audit.quarantine):"]
-        lines += [f"  {q['outcome']:<10} {q['reason']:<32} {q['rows']:>8,}" for q in summary["quarantine"]]
+        lines += [
+            f"  {q['outcome']:<10} {q['reason']:<32} {q['rows']:>8,}" for q in summary["quarantine"]
+        ]
     return "\n".join(lines)
 
 
@@ -98,14 +102,20 @@ def _bar_chart(rows: list[dict]) -> str:
     width, bar_h, gap, left = 640, 18, 8, 60
     height = len(rows) * (bar_h + gap) + 20
     top = max(max(r["target_people"], r["net_people"]) for r in rows) or 1
-    parts = [f'<svg role="img" aria-label="Progress against target" width="{width}" height="{height}">']
+    parts = [
+        f'<svg role="img" aria-label="Progress against target" width="{width}" height="{height}">'
+    ]
     for i, r in enumerate(rows):
         y = i * (bar_h + gap) + 10
         t_w = (width - left - 10) * r["target_people"] / top
         n_w = max(0.0, (width - left - 10) * r["net_people"] / top)
-        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{html.escape(r["province_code"])}</text>')
+        parts.append(
+            f'<text x="0" y="{y + 13}" font-size="12">{html.escape(r["province_code"])}</text>'
+        )
         parts.append(f'<rect x="{left}" y="{y}" width="{t_w:.1f}" height="{bar_h}" fill="#ddd"/>')
-        parts.append(f'<rect x="{left}" y="{y + 4}" width="{n_w:.1f}" height="{bar_h - 8}" fill="#2a7"/>')
+        parts.append(
+            f'<rect x="{left}" y="{y + 4}" width="{n_w:.1f}" height="{bar_h - 8}" fill="#2a7"/>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -113,32 +123,31 @@ def _bar_chart(rows: list[dict]) -> str:
 def write_reports(paths: Paths, *, delivery_date: dt.date, run_dir: Path) -> dict:
     summary = snapshot_summary(paths.analytics)
     paths.reports.mkdir(parents=True, exist_ok=True)
-    run_summary = {
-        "delivery_date": delivery_date.isoformat(),
-        "steps": {
-            p.stem: json.loads(p.read_text())
-            for p in sorted(run_dir.glob("*.json"))
-            if p.stem in ("discover", "load", "publish")
-        },
-        "snapshot": summary,
+    steps: dict[str, dict] = {
+        p.stem: json.loads(p.read_text())
+        for p in sorted(run_dir.glob("*.json"))
+        if p.stem in ("discover", "load", "publish")
     }
-    for step in run_summary["steps"].values():
-        if isinstance(step, dict):
-            step.pop("files", None)
+    if "discover" in steps:
+        # The ledger itself is in audit.files; keep the summary small.
+        steps["discover"].pop("files", None)
+    run_summary = {"delivery_date": delivery_date.isoformat(), "steps": steps, "snapshot": summary}
     summary_file = paths.reports / f"run_{delivery_date.isoformat()}.json"
     summary_file.write_text(json.dumps(run_summary, indent=1, default=str, ensure_ascii=False))
 
     rows = summary["target_progress"]
     table = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v if v is not None else '-'))}</td>" for v in r.values()) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape(str(v if v is not None else '-'))}</td>" for v in r.values())
+        + "</tr>"
         for r in rows
     )
     head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0].keys() if rows else []))
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Target progress as of {summary['snapshot']['as_of_date']}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Target progress as of {summary["snapshot"]["as_of_date"]}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:960px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}</style></head>
-<body><h1>People lifted out of poverty, as of {summary['snapshot']['as_of_date']}</h1>
+<body><h1>People lifted out of poverty, as of {summary["snapshot"]["as_of_date"]}</h1>
 <p>Net people lifted (green) against the year's target (grey), by province; 00 is the nation.</p>
 {_bar_chart(rows)}
 <table><thead><tr>{head}</tr></thead><tbody>{table}</tbody></table>

@@ -61,7 +61,9 @@ class RunContext:
         )
 
     @classmethod
-    def local(cls, delivery_date: dt.date, home: Path | None = None, run_id: str | None = None) -> RunContext:
+    def local(
+        cls, delivery_date: dt.date, home: Path | None = None, run_id: str | None = None
+    ) -> RunContext:
         """A context outside Airflow (tests, benchmarks)."""
         return cls(paths(home), delivery_date, run_id or f"local/{delivery_date.isoformat()}")
 
@@ -82,7 +84,7 @@ class RunContext:
         return self.paths.staging / folder / f"delivery_date={self.d}"
 
 
-def _timed(fn):  # noqa: ANN001, ANN202 - decorator
+def _timed(fn):
     """Log the step's duration and keep the data-root lock fresh while it runs."""
 
     def wrapper(ctx: RunContext, *args: Any) -> Any:
@@ -151,7 +153,10 @@ def discover(ctx: RunContext) -> dict:
     late = late_files(ctx.paths.landing, seen, ctx.delivery_date)
     for entry in late:
         log.warning("LATE FILE %s/%s: %s", entry.delivery_date, entry.file_name, entry.detail)
-    ctx.write("discover.json", {"files": [e.as_dict() for e in entries], "late": [e.as_dict() for e in late]})
+    ctx.write(
+        "discover.json",
+        {"files": [e.as_dict() for e in entries], "late": [e.as_dict() for e in late]},
+    )
     held = [e for e in entries if e.outcome == "held"]
     for e in held:
         log.warning("held file %s: %s (%s)", e.file_name, e.reason, e.detail)
@@ -284,6 +289,56 @@ def report(ctx: RunContext) -> dict:
     summary = write_reports(ctx.paths, delivery_date=ctx.delivery_date, run_dir=ctx.run_dir)
     ctx.write("report.json", summary)
     return summary
+
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    ConnectionError,
+    BlockingIOError,
+    InterruptedError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth a retry: timeouts, lost connections, a DuckDB file another process
+    still holds. Everything else (bad data, a bug, a full disk) fails at once."""
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return True
+    text = str(exc).lower()
+    return type(exc).__name__ == "IOException" and "could not set lock" in text
+
+
+STEPS = {
+    f.__name__: f
+    for f in (
+        acquire_lock,
+        discover,
+        ingest,
+        validate,
+        transform,
+        load,
+        publish,
+        report,
+        release_lock,
+    )
+}
+
+
+def run_task(step: str, context: Mapping[str, Any], *args: Any) -> Any:
+    """Entry point of the DAG's tasks: run one step for the run in ``context``.
+
+    A transient error is re-raised for Airflow to retry (with back-off); any other error
+    fails the task at once, since retrying bad data or a bug only delays the alert.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    ctx = RunContext.from_airflow(context)
+    try:
+        return STEPS[step](ctx, *args)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        raise AirflowFailException(f"{step} failed for delivery date {ctx.d}: {exc!r}") from exc
 
 
 def run_all(ctx: RunContext) -> dict:

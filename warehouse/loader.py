@@ -17,7 +17,9 @@ REF = HERE / "ref"
 CHECKS = HERE / "checks"
 
 
-def connect(path: Path, *, read_only: bool = False, memory_limit: str = "8GB") -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, *, read_only: bool = False, memory_limit: str = "8GB"
+) -> duckdb.DuckDBPyConnection:
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)

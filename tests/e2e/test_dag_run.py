@@ -26,7 +26,9 @@ def _one(path: Path, sql: str):
         con.close()
 
 
-def test_dag_test_processes_one_delivery_date(airflow_db: Path, tiny_landing: Path, data_root: Path) -> None:
+def test_dag_test_processes_one_delivery_date(
+    airflow_db: Path, tiny_landing: Path, data_root: Path
+) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["poverty_nightly"]
@@ -49,11 +51,15 @@ def test_dag_test_processes_one_delivery_date(airflow_db: Path, tiny_landing: Pa
     assert (wh.stat().st_mode & 0o077) == 0, "the internal warehouse is owner-only"
 
 
-def test_povdb_run_three_dates_through_airflow(airflow_db: Path, tiny_landing: Path, data_root: Path) -> None:
+def test_povdb_run_three_dates_through_airflow(
+    airflow_db: Path, tiny_landing: Path, data_root: Path
+) -> None:
     env = {**os.environ, "POVDB_HOME": str(data_root)}
     povdb = str(Path(sys.executable).with_name("povdb"))
     for day in ("2015-03-01", "2015-03-02", "2015-03-03"):
-        proc = subprocess.run([povdb, "run", "--date", day], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [povdb, "run", "--date", day], env=env, capture_output=True, text=True
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert f"delivery date {day}" in proc.stdout
     snap = data_root / "warehouse" / "analytics.duckdb"
@@ -70,7 +76,17 @@ def test_povdb_run_three_dates_through_airflow(airflow_db: Path, tiny_landing: P
         (dt.date(2015, 3, 3), 1000, 5, 2, 3),
     ]
     # No resident ID and no name in any text column of the published file.
-    names = {"Zhang Wei", "Chen Li", "Zhang Xiao", "Li Na", "Li Ming", "Wang Fang", "Liu Yan", "Wang Lei", "Wang Jun"}
+    names = {
+        "Zhang Wei",
+        "Chen Li",
+        "Zhang Xiao",
+        "Li Na",
+        "Li Ming",
+        "Wang Fang",
+        "Liu Yan",
+        "Wang Lei",
+        "Wang Jun",
+    }
     con = duckdb.connect(str(snap), read_only=True)
     try:
         cols = con.execute(
@@ -78,7 +94,9 @@ def test_povdb_run_three_dates_through_airflow(airflow_db: Path, tiny_landing: P
             " WHERE data_type = 'VARCHAR'"
         ).fetchall()
         for schema, table, column in cols:
-            values = con.execute(f'SELECT DISTINCT "{column}" FROM {schema}.{table} WHERE "{column}" IS NOT NULL').fetchall()
+            values = con.execute(
+                f'SELECT DISTINCT "{column}" FROM {schema}.{table} WHERE "{column}" IS NOT NULL'
+            ).fetchall()
             for (v,) in values:
                 assert v not in names, (schema, table, column)
                 assert not (len(v) == 18 and id_problem(v) is None), (schema, table, column)
@@ -89,11 +107,19 @@ def test_povdb_run_three_dates_through_airflow(airflow_db: Path, tiny_landing: P
     assert status.returncode == 0 and "Target progress" in status.stdout
 
 
-def test_povdb_run_fails_loudly_on_a_broken_data_root(airflow_db: Path, tmp_path: Path) -> None:
-    blocked = tmp_path / "not-a-directory"
-    blocked.write_text("a file where the data root should be")
-    env = {**os.environ, "POVDB_HOME": str(blocked)}
+def test_povdb_run_fails_loudly_and_fast_when_the_warehouse_is_corrupt(
+    airflow_db: Path, tiny_landing: Path, data_root: Path
+) -> None:
+    wh = data_root / "warehouse" / "poverty.duckdb"
+    wh.parent.mkdir(parents=True)
+    wh.write_bytes(b"this is not a DuckDB file" * 100)
+    env = {**os.environ, "POVDB_HOME": str(data_root)}
     povdb = str(Path(sys.executable).with_name("povdb"))
-    proc = subprocess.run([povdb, "run", "--date", "2015-03-01"], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [povdb, "run", "--date", "2015-03-01"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode != 0
-    assert "FAILED" in proc.stderr
+    assert "FAILED: delivery date 2015-03-01" in proc.stderr
+    assert wh.read_bytes() == b"this is not a DuckDB file" * 100, "a failed run changes nothing"
+    assert not (data_root / "warehouse" / "analytics.duckdb").exists()
+    assert not (data_root / ".povdb.lock").exists(), "the lock is released after a failure"

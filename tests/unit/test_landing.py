@@ -44,7 +44,9 @@ def test_missing_folder_is_an_empty_delivery(tmp_path: Path) -> None:
     ],
     ids=["valid", "suffix", "national", "bad-source", "bad-entity", "bad-ext", "zero-byte"],
 )
-def test_file_names_and_empty_files(folder: Path, name: str, content: str, reason: str | None) -> None:
+def test_file_names_and_empty_files(
+    folder: Path, name: str, content: str, reason: str | None
+) -> None:
     (folder / name).write_text(content)
     (entry,) = discover(folder.parent, D)
     assert entry.reason == reason

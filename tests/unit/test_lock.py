@@ -33,7 +33,9 @@ def test_stale_lease_is_taken_over(tmp_path: Path) -> None:
     path = tmp_path / ".povdb.lock"
     lock.try_acquire(path, "dead-run")
     lease = json.loads(path.read_text())
-    lease["heartbeat_at"] = (dt.datetime.now(dt.UTC) - lock.STALE_AFTER - dt.timedelta(seconds=1)).isoformat()
+    lease["heartbeat_at"] = (
+        dt.datetime.now(dt.UTC) - lock.STALE_AFTER - dt.timedelta(seconds=1)
+    ).isoformat()
     path.write_text(json.dumps(lease))
     assert lock.try_acquire(path, "run-b")
     assert lock.read_lease(path)["owner"] == "run-b"
@@ -46,7 +48,7 @@ def test_held_refuses_a_step_of_another_run(tmp_path: Path) -> None:
         pass
 
 
-def _contend(path: str, owner: str, q) -> None:  # noqa: ANN001
+def _contend(path: str, owner: str, q) -> None:
     q.put((owner, lock.try_acquire(Path(path), owner)))
 
 

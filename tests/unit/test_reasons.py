@@ -22,7 +22,7 @@ def test_codes_are_stable_snake_case_with_a_known_outcome(code: str) -> None:
 
 
 def test_unknown_code_fails_loudly() -> None:
-    with pytest.raises(KeyError, match="pipeline/reasons.py"):
+    with pytest.raises(KeyError, match=r"pipeline/reasons\.py"):
         reason("no_such_reason")
 
 
@@ -30,5 +30,7 @@ def test_every_code_the_pipeline_writes_is_catalogued() -> None:
     written = set()
     for path in [*(ROOT / "pipeline").glob("*.py"), *(ROOT / "transforms").glob("*.py")]:
         written |= set(re.findall(r'"([a-z]+(?:_[a-z0-9]+)+)"', path.read_text()))
-    candidates = {w for w in written if w in CATALOGUE or w.endswith(("_invalid", "_mismatch", "_missing"))}
+    candidates = {
+        w for w in written if w in CATALOGUE or w.endswith(("_invalid", "_mismatch", "_missing"))
+    }
     assert candidates <= set(CATALOGUE), candidates - set(CATALOGUE)

@@ -75,7 +75,10 @@ def test_backfill_covers_exactly_the_range(serialized_dag, default_tz: str) -> N
         dag=serialized_dag,
     )
     assert [delivery_date_of(i.logical_date) for i in infos] == [
-        dt.date(2015, 3, 1), dt.date(2015, 3, 2), dt.date(2015, 3, 3), dt.date(2015, 3, 4),
+        dt.date(2015, 3, 1),
+        dt.date(2015, 3, 2),
+        dt.date(2015, 3, 3),
+        dt.date(2015, 3, 4),
     ]
 
 
@@ -98,4 +101,6 @@ def test_no_catchup_schedules_the_latest_closed_day() -> None:
     )
     now = pendulum.now(SHANGHAI)
     assert info.run_after <= now.add(days=1)
-    assert delivery_date_of(info.logical_date) >= (now - dt.timedelta(hours=2)).date() - dt.timedelta(days=1)
+    assert delivery_date_of(info.logical_date) >= (
+        now - dt.timedelta(hours=2)
+    ).date() - dt.timedelta(days=1)
