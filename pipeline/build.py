@@ -8,8 +8,10 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.contract import ENTITIES, staging_schema
+from transforms.exits import exit_checks
 from transforms.semantics import PARENTS, classify, parent_first_seen, versions
 from transforms.state import current, history, status_events
+from warehouse.loader import REF
 
 JOIN_ROW = ["_delivery_date", "_file_name", "_row_number"]
 
@@ -73,11 +75,17 @@ def build_core(staging: Path, out: Path) -> dict:
             status_events(vers).pipe(_admin, "village_code").sink_parquet(
                 out / "status_events.parquet"
             )
-        counts[f"{entity}_current"] = (
-            pl.scan_parquet(out / f"{entity}_current.parquet").select(pl.len()).collect().item()
-        )
+        counts[f"{entity}_current"] = _count(out / f"{entity}_current.parquet")
         counts[f"{entity}_rows"] = classified.height
-    counts["status_events"] = (
-        pl.scan_parquet(out / "status_events.parquet").select(pl.len()).collect().item()
-    )
+    counts["status_events"] = _count(out / "status_events.parquet")
+    exit_checks(
+        pl.scan_parquet(out / "status_events.parquet"),
+        pl.scan_parquet(out / "members_current.parquet"),
+        pl.scan_csv(REF / "poverty_lines.csv"),
+    ).sink_parquet(out / "exit_checks.parquet")
+    counts["exit_checks"] = _count(out / "exit_checks.parquet")
     return counts
+
+
+def _count(path: Path) -> int:
+    return int(pl.scan_parquet(path).select(pl.len()).collect().item())

@@ -227,9 +227,10 @@ def load_run(
                 counts[hist_table] = _replace(
                     con, hist_table, transform_dir / f"{entity}_history.parquet"
                 )
-        counts["core.status_events"] = _replace(
-            con, "core.status_events", transform_dir / "status_events.parquet"
-        )
+        for table in ("status_events", "exit_checks"):
+            counts[f"core.{table}"] = _replace(
+                con, f"core.{table}", transform_dir / f"{table}.parquet"
+            )
         counts["new_person_keys"] = _update_person_keys(con, paths.secret)
 
         con.execute("DELETE FROM audit.files WHERE delivery_date = ?", [d])

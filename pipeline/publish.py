@@ -49,6 +49,7 @@ PUBLISHED: tuple[tuple[str, str], ...] = (
     ),
     ("core.assistance", "SELECT * FROM wh.core.assistance"),
     ("core.status_events", "SELECT * FROM wh.core.status_events"),
+    ("core.exit_checks", "SELECT * FROM wh.core.exit_checks"),
     ("core.targets", "SELECT * FROM wh.core.targets"),
     ("audit.runs", "SELECT * FROM wh.audit.runs"),
     ("audit.files", "SELECT * FROM wh.audit.files"),

@@ -80,6 +80,13 @@ def status_events(household_versions: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("household_size").alias("people"),
             pl.col("_correction").alias("is_exit_correction"),
             pl.col("updated_at"),
+            # The exiting record's facts, for exit verification.
+            "per_capita_income_yuan",
+            "income_year",
+            "food_clothing_secure",
+            "housing_safe",
+            "drinking_water_safe",
+            "identified_on",
             pl.col("_delivery_date").alias("delivery_date"),
             pl.col("_file_name").alias("file_name"),
             pl.col("_row_number").alias("row_number"),

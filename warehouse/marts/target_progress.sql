@@ -24,11 +24,16 @@ national_targets AS (
     FROM targets GROUP BY year
 ),
 events AS (
-    SELECT province_code, event_date, year(event_date) AS year,
-           CASE WHEN to_status = 'lifted' THEN people ELSE 0 END AS lifted,
-           CASE WHEN to_status = 'returned' THEN people ELSE 0 END AS returned
-    FROM core.status_events
-    WHERE to_status IN ('lifted', 'returned')
+    SELECT e.province_code, e.event_date, year(e.event_date) AS year,
+           CASE WHEN e.to_status = 'lifted' THEN e.people ELSE 0 END AS lifted,
+           CASE WHEN e.to_status = 'lifted' AND x.verified THEN e.people ELSE 0 END AS verified,
+           CASE WHEN e.to_status = 'returned' THEN e.people ELSE 0 END AS returned
+    FROM core.status_events e
+    LEFT JOIN core.exit_checks x
+      ON e.to_status = 'lifted' AND x.household_id = e.household_id
+     AND x.delivery_date = e.delivery_date AND x.file_name = e.file_name
+     AND x.row_number = e.row_number
+    WHERE e.to_status IN ('lifted', 'returned')
 ),
 scopes AS (
     SELECT a.as_of_date, year(a.as_of_date) AS year, p.province_code
@@ -42,6 +47,7 @@ scopes AS (
 measured AS (
     SELECT s.as_of_date, s.year, s.province_code,
            coalesce(sum(e.lifted), 0) AS lifted_people,
+           coalesce(sum(e.verified), 0) AS verified_people,
            coalesce(sum(e.returned), 0) AS returned_people
     FROM scopes s
     LEFT JOIN events e
@@ -52,7 +58,8 @@ measured AS (
 )
 SELECT m.as_of_date, m.year, m.province_code,
        t.target AS target_people,
-       m.lifted_people, m.returned_people,
+       m.lifted_people, m.verified_people, m.lifted_people - m.verified_people,
+       m.returned_people,
        m.lifted_people - m.returned_people AS net_people,
        CASE WHEN t.target > 0 THEN 100.0 * (m.lifted_people - m.returned_people) / t.target END,
        CASE WHEN t.target IS NOT NULL THEN

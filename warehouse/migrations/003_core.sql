@@ -138,3 +138,28 @@ CREATE TABLE core.assistance (
     row_number          BIGINT,
     effective_date      DATE
 );
+
+-- Grain: one row per exit (status event into lifted): each exit criterion and the verdict.
+CREATE TABLE core.exit_checks (
+    household_id            VARCHAR NOT NULL,
+    village_code            VARCHAR NOT NULL,
+    province_code           VARCHAR NOT NULL,
+    county_code             VARCHAR NOT NULL,
+    event_date              DATE NOT NULL,
+    people                  INTEGER NOT NULL,
+    per_capita_income_yuan  DECIMAL(18,2),
+    income_year             INTEGER,
+    poverty_line_yuan       DOUBLE,
+    income_ok               BOOLEAN NOT NULL,
+    food_clothing_ok        BOOLEAN NOT NULL,
+    housing_ok              BOOLEAN NOT NULL,
+    water_ok                BOOLEAN NOT NULL,
+    education_ok            BOOLEAN NOT NULL,
+    medical_ok              BOOLEAN NOT NULL,
+    exit_year_ok            BOOLEAN NOT NULL,
+    verified                BOOLEAN NOT NULL,
+    failed_criteria         VARCHAR,
+    delivery_date           DATE,
+    file_name               VARCHAR,
+    row_number              BIGINT
+);

@@ -5,6 +5,8 @@ CREATE TABLE marts.target_progress (
     province_code       VARCHAR NOT NULL,
     target_people       BIGINT,
     lifted_people       BIGINT NOT NULL,
+    verified_people     BIGINT NOT NULL,
+    paper_exit_people   BIGINT NOT NULL,
     returned_people     BIGINT NOT NULL,
     net_people          BIGINT NOT NULL,
     pct_of_target       DOUBLE,
@@ -18,6 +20,8 @@ COMMENT ON COLUMN marts.target_progress.year IS 'Calendar year of the target.';
 COMMENT ON COLUMN marts.target_progress.province_code IS '2-digit province code; 00 = national.';
 COMMENT ON COLUMN marts.target_progress.target_people IS 'Target: people to lift out of poverty in the year (delivered target, else reference default; national = delivered 00 target, else sum of provinces). Null where none.';
 COMMENT ON COLUMN marts.target_progress.lifted_people IS 'People (household size on the exiting record) in exits with event date from 1 January to as_of_date.';
+COMMENT ON COLUMN marts.target_progress.verified_people IS 'Of lifted_people, those in exits that meet every exit criterion (core.exit_checks.verified).';
+COMMENT ON COLUMN marts.target_progress.paper_exit_people IS 'Of lifted_people, those in paper exits (a criterion failed; listed in marts.exit_audit). verified + paper_exit = lifted.';
 COMMENT ON COLUMN marts.target_progress.returned_people IS 'People in returns (returned, or lifted -> poor corrections) with event date from 1 January to as_of_date.';
 COMMENT ON COLUMN marts.target_progress.net_people IS 'lifted_people - returned_people.';
 COMMENT ON COLUMN marts.target_progress.pct_of_target IS '100 * net_people / target_people; null without a target.';
