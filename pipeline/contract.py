@@ -8,9 +8,9 @@ See ``shared/design/LANDING_CONTRACT.md`` for the prose.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import polars as pl
-from dataclasses import dataclass, field
 
 ENTITIES: tuple[str, ...] = ("villages", "households", "members", "assistance", "targets")
 EXTENSIONS: tuple[str, ...] = ("csv", "xlsx", "parquet")
@@ -146,8 +146,7 @@ PROGRAMS = tuple(
     )
 )
 TARGET_METRICS = tuple(
-    (m, m)
-    for m in ("people_lifted", "ecommerce_pilot_villages", "ecommerce_villages_cumulative")
+    (m, m) for m in ("people_lifted", "ecommerce_pilot_villages", "ecommerce_villages_cumulative")
 )
 
 TRUE_VALUES = frozenset({"true", "1", "是", "y", "yes", "t"})
@@ -163,7 +162,14 @@ VILLAGES = Entity(
         Column("rural_population", "户籍人口", "int", min_value=0),
         Column("collective_income_yuan", "村集体经济收入", "money", required=False, min_value=0),
         Column("has_ecommerce_station", "是否有电商服务站", "bool"),
-        Column("ecommerce_pilot_year", "电商扶贫试点年份", "int", required=False, min_value=2014, max_value=2030),
+        Column(
+            "ecommerce_pilot_year",
+            "电商扶贫试点年份",
+            "int",
+            required=False,
+            min_value=2014,
+            max_value=2030,
+        ),
         Column("solar_capacity_kw", "光伏装机容量", "number", required=False, min_value=0),
         Column("paper_mulberry_mu", "构树种植面积", "number", required=False, min_value=0),
         Column("updated_at", "更新时间", "timestamp"),

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import polars as pl
 
-BATCH_SHARE = 0.5  # more than half of a file's rows in error holds the whole file
-
 
 def _one_per_row(findings: pl.DataFrame) -> pl.DataFrame:
     """One row per delivered row: the first reason, and every failed expectation in detail."""
@@ -35,7 +33,7 @@ def apply_validation(
     work_dir: Path,
     files: list[dict],
 ) -> dict:
-    from expectations.runner import validate
+    from expectations.runner import batch_failures, validate
 
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -49,17 +47,22 @@ def apply_validation(
     warns = _one_per_row(findings.filter(pl.col("severity") == "warn")).with_columns(lineage)
 
     # Batch rule: a file with more than half of its rows in error is held as a whole, each
-    # row keeping its own reason where it has one.
-    typed_by_file = {f["file_name"]: f["typed_rows"] for f in files if f["outcome"] == "loaded"}
-    held_by_file = {f["file_name"]: f["held_rows"] for f in files if f["outcome"] == "loaded"}
-    error_counts = dict(errors.group_by("_file_name").len().iter_rows())
+    # row keeping its own reason where it has one. Rows typing already held count as rows
+    # in error too, so the rule sees every delivered row of the file.
+    loaded = [f for f in files if f["outcome"] == "loaded"]
+    typing_errors = [
+        pl.scan_parquet(p)
+        .select("_file_name", "_row_number")
+        .with_columns(severity=pl.lit("error"))
+        for p in sorted(rejects_dir.glob("*.typing.*.parquet"))
+    ]
+    all_errors = pl.concat(
+        [findings.select("_file_name", "_row_number", "severity").lazy(), *typing_errors]
+    ).collect()
     batch_held = sorted(
-        name
-        for name, typed in typed_by_file.items()
-        if typed + held_by_file[name]
-        and (error_counts.get(name, 0) + held_by_file[name]) / (typed + held_by_file[name])
-        > BATCH_SHARE
-        and error_counts.get(name, 0) > 0
+        batch_failures(
+            all_errors, {f["file_name"]: f["typed_rows"] + f["held_rows"] for f in loaded}
+        )
     )
     if batch_held and parts:
         whole = (

@@ -1,0 +1,259 @@
+"""Rules of the quality gate as data: what each expectation checks, and its failing rows in SQL.
+
+A suite (``expectations/suites/<entity>.py``) is a versioned tuple of :class:`Rule`. Each rule
+has a stable name, a severity, a reason code from ``pipeline/reasons.py`` and one check. A
+check knows two things about itself:
+
+* ``gx_expectation()`` builds the Great Expectations expectation that GX evaluates (core
+  expectations where GX has one, ``UnexpectedRowsExpectation`` for the rest);
+* ``failing_sql()`` is a DuckDB boolean expression, true exactly on the rows that
+  expectation counts as unexpected. The runner selects the failing rows' keys with it (GX on
+  SQL cuts its index lists short), then checks that per rule the number of rows it found
+  equals GX's own unexpected count.
+
+Nothing here imports ``great_expectations`` at module level.
+
+SQL text may contain ``:delivery_date``; it is replaced by the run's delivery date as a
+``DATE`` literal before use (see :func:`bind`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+Severity = Literal["error", "warn"]
+DELIVERY_DATE = ":delivery_date"
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def bind(sql: str, delivery_date: dt.date) -> str:
+    return sql.replace(DELIVERY_DATE, f"DATE '{delivery_date.isoformat()}'")
+
+
+class Check(Protocol):
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any: ...
+
+    def failing_sql(self) -> str: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class MatchesRegex:
+    """Non-null values of ``column`` match ``pattern`` (a partial match: anchor it)."""
+
+    column: str
+    pattern: str
+
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+        import great_expectations as gx
+
+        return gx.expectations.ExpectColumnValuesToMatchRegex(
+            column=self.column, regex=self.pattern, meta=meta
+        )
+
+    def failing_sql(self) -> str:
+        return (
+            f"{self.column} IS NOT NULL "
+            f"AND NOT regexp_matches({self.column}, {quote_literal(self.pattern)})"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {"check": "matches_regex", "column": self.column, "pattern": self.pattern}
+
+
+@dataclass(frozen=True)
+class Between:
+    """Non-null values of ``column`` lie in [min_value, max_value] (either bound optional).
+
+    A bound may be the string ``":delivery_date"`` (for date columns).
+    """
+
+    column: str
+    min_value: float | int | str | None = None
+    max_value: float | int | str | None = None
+
+    def _bound(self, value: float | int | str | None, delivery_date: dt.date) -> Any:
+        return delivery_date if value == DELIVERY_DATE else value
+
+    def _sql_bound(self, value: float | int | str) -> str:
+        return DELIVERY_DATE if value == DELIVERY_DATE else repr(value)
+
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+        import great_expectations as gx
+
+        return gx.expectations.ExpectColumnValuesToBeBetween(
+            column=self.column,
+            min_value=self._bound(self.min_value, delivery_date),
+            max_value=self._bound(self.max_value, delivery_date),
+            meta=meta,
+        )
+
+    def failing_sql(self) -> str:
+        outside = []
+        if self.min_value is not None:
+            outside.append(f"{self.column} < {self._sql_bound(self.min_value)}")
+        if self.max_value is not None:
+            outside.append(f"{self.column} > {self._sql_bound(self.max_value)}")
+        return f"{self.column} IS NOT NULL AND ({' OR '.join(outside)})"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "check": "between",
+            "column": self.column,
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+        }
+
+
+@dataclass(frozen=True)
+class InSet:
+    """Non-null values of ``column`` are among ``values``."""
+
+    column: str
+    values: tuple[str, ...]
+
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+        import great_expectations as gx
+
+        return gx.expectations.ExpectColumnValuesToBeInSet(
+            column=self.column, value_set=list(self.values), meta=meta
+        )
+
+    def failing_sql(self) -> str:
+        listed = ", ".join(quote_literal(v) for v in self.values)
+        return f"{self.column} IS NOT NULL AND {self.column} NOT IN ({listed})"
+
+    def describe(self) -> dict[str, Any]:
+        return {"check": "in_set", "column": self.column, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class AAtLeastB:
+    """``column_a >= column_b`` wherever both are present."""
+
+    column_a: str
+    column_b: str
+
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+        import great_expectations as gx
+
+        return gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=self.column_a,
+            column_B=self.column_b,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=meta,
+        )
+
+    def failing_sql(self) -> str:
+        a, b = self.column_a, self.column_b
+        return f"{a} IS NOT NULL AND {b} IS NOT NULL AND {a} < {b}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"check": "a_at_least_b", "column_a": self.column_a, "column_b": self.column_b}
+
+
+@dataclass(frozen=True)
+class RowCondition:
+    """Rows where the DuckDB boolean ``condition`` is true are unexpected.
+
+    GX evaluates it as ``UnexpectedRowsExpectation``. The query selects one narrow column
+    because GX fetches up to 200,000 unexpected rows of whatever the query returns.
+    """
+
+    condition: str
+
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+        import great_expectations as gx
+
+        # GX formats the query with str.format ({batch}); braces in the SQL are doubled.
+        where = bind(self.condition, delivery_date).replace("{", "{{").replace("}", "}}")
+        return gx.expectations.UnexpectedRowsExpectation(
+            unexpected_rows_query=f"SELECT _row_number FROM {{batch}} WHERE {where}",
+            meta=meta,
+        )
+
+    def failing_sql(self) -> str:
+        return f"({self.condition}) IS TRUE"
+
+    def describe(self) -> dict[str, Any]:
+        return {"check": "row_condition", "condition": self.condition}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # stable: stored in audit tables; rename only with a suite version bump
+    severity: Severity
+    reason: str  # a code of pipeline/reasons.py
+    check: Check
+    description: str
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "severity": self.severity,
+            "reason": self.reason,
+            "description": self.description,
+            **self.check.describe(),
+        }
+
+
+@dataclass(frozen=True)
+class Suite:
+    entity: str
+    version: str
+    record_key_sql: str  # DuckDB expression giving the record key of a row
+    rules: tuple[Rule, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.entity}_staging"
+
+    def rule(self, name: str) -> Rule:
+        for r in self.rules:
+            if r.name == name:
+                return r
+        raise KeyError(f"suite {self.name} has no rule {name!r}")
+
+    def describe(self) -> dict[str, Any]:
+        """The suite as plain data: what its version fingerprint is computed from."""
+        return {
+            "suite": self.name,
+            "record_key": self.record_key_sql,
+            "rules": [r.describe() for r in self.rules],
+        }
+
+
+# --- SQL building blocks shared by suites ---------------------------------------------------
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+ID_PATTERN = r"^[0-9]{17}[0-9X]([1-7][1-4])?$"  # resident ID, or a 20-char disability number
+HOUSEHOLD_ID_PATTERN = r"^[0-9]{16}$"
+# 12 digits, township 001-599, village 001-399.
+VILLAGE_CODE_PATTERN = (
+    r"^[0-9]{6}(00[1-9]|0[1-9][0-9]|[1-5][0-9][0-9])(00[1-9]|0[1-9][0-9]|[1-3][0-9][0-9])$"
+)
+
+
+def id_well_formed(column: str) -> str:
+    return f"regexp_matches({column}, {quote_literal(ID_PATTERN)})"
+
+
+def id_birth_date(column: str) -> str:
+    """The birth date inside a (well-formed) resident ID, NULL when it is impossible."""
+    return f"try_strptime(substr({column}, 7, 8), '%Y%m%d')::DATE"
+
+
+def id_expected_check_char(column: str) -> str:
+    """ISO 7064 MOD 11-2 check character over the first 17 digits of ``column``."""
+    terms = " + ".join(
+        f"{w} * TRY_CAST(substr({column}, {i}, 1) AS INTEGER)" for i, w in enumerate(_WEIGHTS, 1)
+    )
+    return f"substr('10X98765432', (({terms}) % 11) + 1, 1)"

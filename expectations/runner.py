@@ -1,0 +1,346 @@
+"""Run an entity's expectation suite over its typed staging Parquet: GX on DuckDB.
+
+``validate()`` is what the pipeline's validate task calls. It opens its own DuckDB file
+under ``work_dir`` (never the warehouse), puts a view over the staging Parquet files, and
+
+1. selects the failing rows of every rule with the rule's own SQL, in one scan
+   (``findings``: one row per failing row and rule, with its reason code);
+2. runs the entity's suite through Great Expectations on the same view, with the DuckDB
+   adapter (``expectations/gx_duckdb.py``);
+3. checks that per rule GX's unexpected count equals the number of rows found in (1); a
+   difference means GX and the rule's SQL disagree, and the run fails loudly rather than
+   hold or load the wrong rows;
+4. applies the batch rule: a file with more than half of its rows failing an error rule is
+   held whole (``file_mostly_invalid``), see :func:`batch_failures`.
+
+Great Expectations is imported inside the functions that use it (the import costs ~10 s and
+DAG files import this module).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import duckdb
+import polars as pl
+
+from expectations.rules import Suite, bind, quote_literal
+from pipeline.contract import staging_schema
+
+log = logging.getLogger(__name__)
+
+STAGING_VIEW = "stg"
+BATCH_RULE = "file_error_rows_at_most_half"
+BATCH_REASON = "file_mostly_invalid"
+SAMPLE_KEYS = 5
+
+FINDINGS_SCHEMA = pl.Schema(
+    {
+        "_file_name": pl.String(),
+        "_row_number": pl.Int64(),
+        "record_key": pl.String(),
+        "expectation": pl.String(),
+        "severity": pl.String(),
+        "reason": pl.String(),
+    }
+)
+
+
+class ExpectationResult(NamedTuple):
+    suite: str
+    suite_version: str
+    expectation: str  # the rule's stable name
+    severity: str  # error | warn | batch
+    evaluated: int  # rows the rule looked at (files, for the batch rule)
+    failed: int  # rows that failed it (files held, for the batch rule)
+    sample_keys: tuple[str, ...]  # up to 5 record keys (file names, for the batch rule)
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    results: list[ExpectationResult]
+    findings: pl.DataFrame  # FINDINGS_SCHEMA, sorted by file, row, expectation
+    row_counts_by_file: dict[str, int] = field(default_factory=dict)
+    # Files the batch rule holds whole: {file name: "file_mostly_invalid"}.
+    held_files: dict[str, str] = field(default_factory=dict)
+
+
+class ValidationEngineError(RuntimeError):
+    """GX and the rules' own SQL disagree, or GX could not evaluate an expectation."""
+
+
+def _suite_for(entity: str) -> Suite:
+    from expectations.suites import SUITES
+
+    try:
+        return SUITES[entity]
+    except KeyError:
+        raise ValueError(f"no expectation suite for entity {entity!r}") from None
+
+
+def _duckdb_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    simple = {
+        pl.String: "VARCHAR",
+        pl.Boolean: "BOOLEAN",
+        pl.Int64: "BIGINT",
+        pl.Float64: "DOUBLE",
+        pl.Date: "DATE",
+    }
+    for polars_type, sql_type in simple.items():
+        if isinstance(dtype, polars_type):
+            return sql_type
+    raise TypeError(f"no DuckDB type for staging dtype {dtype}")
+
+
+def _create_staging_view(
+    con: duckdb.DuckDBPyConnection, entity: str, paths: Sequence[Path]
+) -> None:
+    """A view (or, with no files, an empty table) of the staging schema."""
+    schema = staging_schema(entity)
+    if not paths:
+        cols = ", ".join(f'"{name}" {_duckdb_type(t)}' for name, t in schema.items())
+        con.execute(f"CREATE TABLE {STAGING_VIEW} ({cols})")
+        return
+    files = ", ".join(quote_literal(str(Path(p).resolve())) for p in paths)
+    # Explicit casts pin the schema (a no-op when the files are typed as ingestion writes them).
+    cols = ", ".join(
+        f'CAST("{name}" AS {_duckdb_type(t)}) AS "{name}"' for name, t in schema.items()
+    )
+    con.execute(f"CREATE VIEW {STAGING_VIEW} AS SELECT {cols} FROM read_parquet([{files}])")
+
+
+def _findings_sql(suite: Suite, delivery_date: dt.date) -> str:
+    """One scan: every row with the list of rules it fails, unnested."""
+    flags = ", ".join(
+        f"CASE WHEN {bind(r.check.failing_sql(), delivery_date)} THEN {quote_literal(r.name)} END"
+        for r in suite.rules
+    )
+    return f"""
+        SELECT _file_name, _row_number, record_key, unnest(failed) AS expectation
+        FROM (
+            SELECT _file_name, _row_number, CAST({suite.record_key_sql} AS VARCHAR) AS record_key,
+                   list_filter([{flags}], lambda x: x IS NOT NULL) AS failed
+            FROM {STAGING_VIEW}
+        )
+        WHERE len(failed) > 0
+    """
+
+
+def _rules_frame(suite: Suite) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "expectation": [r.name for r in suite.rules],
+            "severity": [r.severity for r in suite.rules],
+            "reason": [r.reason for r in suite.rules],
+        },
+        schema={"expectation": pl.String(), "severity": pl.String(), "reason": pl.String()},
+    )
+
+
+def _select_findings(
+    con: duckdb.DuckDBPyConnection, suite: Suite, delivery_date: dt.date
+) -> pl.DataFrame:
+    raw = con.sql(_findings_sql(suite, delivery_date)).pl()
+    if raw.height == 0:
+        return FINDINGS_SCHEMA.to_frame()
+    return (
+        raw.join(_rules_frame(suite), on="expectation", how="left")
+        .select(FINDINGS_SCHEMA.names())
+        .cast(dict(FINDINGS_SCHEMA))
+        .sort("_file_name", "_row_number", "expectation")
+    )
+
+
+def _run_gx(
+    db_path: Path, suite: Suite, delivery_date: dt.date, row_count: int
+) -> dict[str, tuple[int, int]]:
+    """Run the suite through GX; {rule name: (evaluated, unexpected)} as GX counted them."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from expectations.gx_duckdb import DuckDBDatasource, duckdb_url
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    datasource: DuckDBDatasource = context.data_sources.add_duckdb(
+        name=f"staging_{uuid.uuid4().hex[:8]}",
+        connection_string=duckdb_url(str(db_path)),
+        create_temp_table=False,
+    )
+    try:
+        asset = datasource.add_table_asset(name=suite.entity, table_name=STAGING_VIEW)
+        batch = asset.add_batch_definition_whole_table("whole").get_batch()
+        gx_suite = gx.ExpectationSuite(
+            name=suite.name,
+            expectations=[
+                r.check.gx_expectation(delivery_date, {"rule": r.name}) for r in suite.rules
+            ],
+            meta={"version": suite.version},
+        )
+        validation = batch.validate(
+            gx_suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 0}
+        )
+        counts: dict[str, tuple[int, int]] = {}
+        for res in validation.results:
+            config = res.expectation_config
+            if config is None or not config.meta:
+                raise ValidationEngineError(f"GX returned a result without its expectation: {res}")
+            rule = config.meta["rule"]
+            error = _raised(res.exception_info)
+            if error is not None:
+                raise ValidationEngineError(f"GX could not evaluate {suite.name}.{rule}: {error}")
+            counts[rule] = _counts(res.result, row_count, rule)
+        missing = [r.name for r in suite.rules if r.name not in counts]
+        if missing:
+            raise ValidationEngineError(f"GX returned no result for {suite.name} rules {missing}")
+        return counts
+    finally:
+        # Close every DuckDB connection GX opened: the execution engine's and the one the
+        # datasource's own engine keeps pooled after its connection test.
+        datasource.get_execution_engine().close()
+        datasource.get_engine().dispose()
+
+
+def _raised(info: Mapping[str, Any] | None) -> str | None:
+    """The message of an exception GX caught, flat or keyed by metric; None when none."""
+    if not info:
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, Mapping) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def _counts(result: Mapping[str, Any], row_count: int, rule: str) -> tuple[int, int]:
+    if "unexpected_count" in result:  # column (pair) map expectations: nulls are skipped
+        elements = int(result["element_count"])
+        unexpected = result["unexpected_count"]
+        if unexpected is None and elements == 0:  # GX's SUM over no rows
+            unexpected = 0
+        if unexpected is None:
+            raise ValidationEngineError(f"GX returned no unexpected count for rule {rule}")
+        return elements - int(result.get("missing_count") or 0), int(unexpected)
+    if "observed_value" in result:  # UnexpectedRowsExpectation: the query's row count
+        return row_count, int(result["observed_value"])
+    raise ValidationEngineError(f"GX returned no count for rule {rule}: {dict(result)}")
+
+
+def batch_failures(findings: pl.DataFrame, row_counts_by_file: Mapping[str, int]) -> dict[str, str]:
+    """Files more than half of whose rows have an error finding: {file name: reason}.
+
+    A row with several error findings counts once. A file with no rows is never held here.
+    """
+    if findings.height == 0:
+        return {}
+    bad = (
+        findings.filter(pl.col("severity") == "error")
+        .select("_file_name", "_row_number")
+        .unique()
+        .group_by("_file_name")
+        .len()
+    )
+    held: dict[str, str] = {}
+    for file_name, bad_rows in bad.iter_rows():
+        total = row_counts_by_file.get(file_name, 0)
+        if total and 2 * bad_rows > total:
+            held[file_name] = BATCH_REASON
+    return dict(sorted(held.items()))
+
+
+def validate(
+    entity: str,
+    parquet_paths: list[Path],
+    *,
+    delivery_date: dt.date,
+    work_dir: Path,
+) -> ValidationOutcome:
+    """Validate one entity's typed staging Parquet of one delivery date."""
+    suite = _suite_for(entity)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    # One database file per call, so mapped tasks sharing a work_dir never collide; it holds
+    # only a view over the Parquet files and is removed when the call ends.
+    db_path = (
+        work_dir / f"validate_{entity}_{delivery_date.isoformat()}_{uuid.uuid4().hex[:8]}.duckdb"
+    )
+    try:
+        con = duckdb.connect(str(db_path))
+        try:
+            _create_staging_view(con, entity, parquet_paths)
+            row_counts = {
+                name: int(n)
+                for name, n in con.execute(
+                    f"SELECT _file_name, count(*) FROM {STAGING_VIEW} GROUP BY ALL ORDER BY 1"
+                ).fetchall()
+            }
+            findings = _select_findings(con, suite, delivery_date)
+        finally:
+            con.close()
+        gx_counts = _run_gx(db_path, suite, delivery_date, sum(row_counts.values()))
+    finally:
+        for path in (db_path, db_path.with_name(db_path.name + ".wal")):
+            path.unlink(missing_ok=True)
+
+    per_rule = findings.group_by("expectation").agg(
+        pl.len().alias("n"),
+        pl.col("record_key").unique(maintain_order=True).head(SAMPLE_KEYS).alias("keys"),
+    )
+    found: dict[str, int] = {}
+    samples: dict[str, list[str]] = {}
+    for rule_name, n, keys in per_rule.iter_rows():
+        found[rule_name] = int(n)
+        samples[rule_name] = list(keys)
+
+    results: list[ExpectationResult] = []
+    for rule in suite.rules:
+        evaluated, failed = gx_counts[rule.name]
+        if failed != found.get(rule.name, 0):
+            raise ValidationEngineError(
+                f"{suite.name}.{rule.name}: GX counted {failed} unexpected rows, "
+                f"the rule's SQL selected {found.get(rule.name, 0)}"
+            )
+        results.append(
+            ExpectationResult(
+                suite.name,
+                suite.version,
+                rule.name,
+                rule.severity,
+                evaluated,
+                failed,
+                tuple(samples.get(rule.name, ())),
+            )
+        )
+
+    held = batch_failures(findings, row_counts)
+    results.append(
+        ExpectationResult(
+            suite.name,
+            suite.version,
+            BATCH_RULE,
+            "batch",
+            len(row_counts),
+            len(held),
+            tuple(list(held)[:SAMPLE_KEYS]),
+        )
+    )
+    log.info(
+        "validated %s for %s: %d rows in %d files, %d findings, %d files held",
+        entity,
+        delivery_date,
+        sum(row_counts.values()),
+        len(row_counts),
+        findings.height,
+        len(held),
+    )
+    return ValidationOutcome(results, findings, row_counts, held)

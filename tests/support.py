@@ -1,0 +1,117 @@
+"""Helpers shared by the tests that compare warehouses or drive a real Airflow."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Tables whose content is a function of the accepted deliveries (ARCHITECTURE.md,
+# invariant 1). audit.runs and audit.files carry run ids and times: attempts, not data.
+DETERMINISTIC_SCHEMAS = ("core", "marts", "ref")
+DETERMINISTIC_AUDIT = ("audit.quarantine", "audit.reconciliation")
+
+
+def table_contents(db: Path) -> dict[str, list[tuple]]:
+    """Every deterministic table of a warehouse, rows sorted."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY 1, 2"
+            ).fetchall()
+            if s in DETERMINISTIC_SCHEMAS or f"{s}.{t}" in DETERMINISTIC_AUDIT
+        ]
+        return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
+    finally:
+        con.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AirflowStack:
+    """Scheduler, DAG processor and API server on SQLite in a temporary AIRFLOW_HOME,
+    as ops would run them. Every process is stopped (its whole process group) on exit."""
+
+    def __init__(self, home: Path, data_root: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.procs: list[subprocess.Popen] = []
+        self.env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "test-jwt-secret",
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "POVDB_HOME": str(data_root),
+        }
+        self.airflow = str(Path(sys.executable).with_name("airflow"))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> AirflowStack:
+        self.home.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [self.airflow, "db", "migrate"], env=self.env, check=True, capture_output=True
+        )
+        for component in (
+            ["api-server", "--port", str(self.port)],
+            ["scheduler"],
+            ["dag-processor"],
+        ):
+            log = open(self.home / f"{component[0]}.log", "w")
+            self.procs.append(
+                subprocess.Popen(
+                    [self.airflow, *component],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        deadline = time.time() + 30
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {f.name}\n" + "\n".join(f.read_text(errors="replace").splitlines()[-40:])
+            for f in sorted(self.home.glob("*.log"))
+        )
