@@ -8,6 +8,12 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.contract import ENTITIES, staging_schema
+from transforms.cross_checks import (
+    household_head_count,
+    household_size_mismatch,
+    income_outliers,
+    return_without_exit,
+)
 from transforms.exits import exit_checks
 from transforms.semantics import PARENTS, classify, parent_first_seen, versions
 from transforms.state import current, history, status_events
@@ -48,35 +54,61 @@ def _core_columns(df: pl.LazyFrame) -> pl.LazyFrame:
     ).drop("_source", "record_key", "outcome", "reason", strict=False)
 
 
+def _hold(classified: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
+    """Mark rows a cross-entity rule holds: outcome held, with the rule's reason."""
+    marked = held.select(*JOIN_ROW, pl.col("reason").alias("_held_reason"))
+    return (
+        classified.join(marked, on=JOIN_ROW, how="left")
+        .with_columns(
+            outcome=pl.when(pl.col("_held_reason").is_not_null())
+            .then(pl.lit("held"))
+            .otherwise(pl.col("outcome")),
+            reason=pl.coalesce("_held_reason", "reason"),
+            effective_date=pl.when(pl.col("_held_reason").is_not_null())
+            .then(None)
+            .otherwise(pl.col("effective_date")),
+        )
+        .drop("_held_reason")
+    )
+
+
 def build_core(staging: Path, out: Path) -> dict:
-    """Write ``<entity>_current``, ``<entity>_history``, ``<entity>_outcomes`` and
-    ``status_events`` Parquet files under ``out``; return row counts."""
+    """Write ``<entity>_current``, ``<entity>_history``, ``<entity>_outcomes``,
+    ``status_events``, ``exit_checks`` and ``cross_warnings`` Parquet files under ``out``;
+    return row counts."""
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     cands = {e: candidates(staging, e) for e in ENTITIES}
+    classified: dict[str, pl.DataFrame] = {}
     for entity in ENTITIES:
         parent = None
         if entity in PARENTS:
             parent_entity = PARENTS[entity][0]
             parent = parent_first_seen(cands[parent_entity], parent_entity)
-        classified = classify(cands[entity], entity, parent).collect()
+        classified[entity] = classify(cands[entity], entity, parent).collect()
+    # A member row that leaves its household without exactly one head is held.
+    classified["members"] = _hold(
+        classified["members"], household_head_count(versions(classified["members"].lazy()))
+    )
+
+    vers: dict[str, pl.LazyFrame] = {}
+    for entity in ENTITIES:
         # Every row's outcome, for quarantine and reconciliation (small columns only).
-        classified.select(
+        classified[entity].select(
             *JOIN_ROW, "record_key", "outcome", "reason", "effective_date"
         ).write_parquet(out / f"{entity}_outcomes.parquet")
-        vers = versions(classified.lazy())
+        vers[entity] = versions(classified[entity].lazy())
         if entity in ("villages", "households"):
-            vers = _admin(vers, "village_code")
-        hist = history(vers, entity)
-        cur = current(vers, entity)
-        _core_columns(hist).sink_parquet(out / f"{entity}_history.parquet")
-        _core_columns(cur).sink_parquet(out / f"{entity}_current.parquet")
-        if entity == "households":
-            status_events(vers).pipe(_admin, "village_code").sink_parquet(
-                out / "status_events.parquet"
-            )
+            vers[entity] = _admin(vers[entity], "village_code")
+        _core_columns(history(vers[entity], entity)).sink_parquet(out / f"{entity}_history.parquet")
+        _core_columns(current(vers[entity], entity)).sink_parquet(out / f"{entity}_current.parquet")
         counts[f"{entity}_current"] = _count(out / f"{entity}_current.parquet")
-        counts[f"{entity}_rows"] = classified.height
+        counts[f"{entity}_rows"] = classified[entity].height
+
+    households, members = vers["households"], vers["members"]
+    status_events(households).pipe(_admin, "village_code").sink_parquet(
+        out / "status_events.parquet"
+    )
     counts["status_events"] = _count(out / "status_events.parquet")
     exit_checks(
         pl.scan_parquet(out / "status_events.parquet"),
@@ -84,6 +116,14 @@ def build_core(staging: Path, out: Path) -> dict:
         pl.scan_csv(REF / "poverty_lines.csv"),
     ).sink_parquet(out / "exit_checks.parquet")
     counts["exit_checks"] = _count(out / "exit_checks.parquet")
+    pl.concat(
+        [
+            household_size_mismatch(households, members),
+            return_without_exit(households),
+            income_outliers(households, pl.scan_parquet(out / "households_current.parquet")),
+        ]
+    ).with_columns(entity=pl.lit("households")).sink_parquet(out / "cross_warnings.parquet")
+    counts["cross_warnings"] = _count(out / "cross_warnings.parquet")
     return counts
 
 

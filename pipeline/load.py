@@ -119,15 +119,17 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
         for e in ENTITIES
         if list((staging / "warnings" / e).glob("delivery_date=*/*.parquet"))
     ]
+    warn_parts.append(
+        "SELECT entity, _delivery_date, _file_name, _row_number, record_key, reason, detail"
+        f" FROM read_parquet('{transform_dir / 'cross_warnings.parquet'}')"
+    )
+    # One row per warned delivered row: its first reason, every finding in the detail.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE row_warnings AS "
-        + (
-            " UNION ALL ".join(warn_parts)
-            if warn_parts
-            else "SELECT NULL::VARCHAR entity, NULL::DATE _delivery_date, NULL::VARCHAR _file_name,"
-            " NULL::BIGINT _row_number, NULL::VARCHAR record_key, NULL::VARCHAR reason,"
-            " NULL::VARCHAR detail WHERE false"
-        )
+        "CREATE OR REPLACE TEMP TABLE row_warnings AS"
+        " SELECT entity, _delivery_date, _file_name, _row_number, any_value(record_key) AS record_key,"
+        " min(reason) AS reason,"
+        " string_agg(DISTINCT reason || coalesce(': ' || detail, ''), '; ') AS detail"
+        " FROM (" + " UNION ALL ".join(warn_parts) + ") GROUP BY ALL"
     )
 
     con.execute("DELETE FROM audit.quarantine")

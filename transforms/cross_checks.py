@@ -1,0 +1,173 @@
+"""Cross-entity and cross-delivery rules, which no single delivered file can decide.
+
+They look at the registry *as of* a delivery date d: the latest version of every record
+that had taken effect on or before d. Each rule judges the rows delivered on d against
+that state, so a row's verdict depends only on the deliveries up to its own date, never on
+the order in which the dates were run.
+
+- ``household_head_count`` (error): a household whose members, as of d, do not include
+  exactly one active head; the member rows of that household delivered on d are held.
+- ``household_size_mismatch`` (warn): a household row whose declared size differs from its
+  active members as of its date.
+- ``return_without_exit`` (warn): a household reported returned with no earlier version
+  lifted.
+- ``income_outlier`` (warn): per-capita income with a modified z-score above 3.5 within its
+  county (median and MAD over the county's households as currently known).
+
+Pure LazyFrame -> LazyFrame; the inputs are versions (applied rows with their
+``effective_date``), ordered by ``transforms.state.version_order``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.state import version_order
+
+ROW = ["_delivery_date", "_file_name", "_row_number"]
+OUTLIER_Z = 3.5
+FINDING_COLUMNS = [*ROW, "record_key", "reason", "detail"]
+
+
+def _intervals(versions: pl.LazyFrame, entity: str, key: str) -> pl.LazyFrame:
+    """Each version with the delivery date from which the next version replaces it."""
+    return versions.sort([key, *version_order(entity)]).with_columns(
+        _until=pl.col("effective_date").shift(-1).over(key)
+    )
+
+
+def _current_at_own_date(iv: pl.LazyFrame) -> pl.Expr:
+    """The version is still the latest at the end of the day it took effect."""
+    return pl.col("_until").is_null() | (pl.col("_until") > pl.col("effective_date"))
+
+
+def members_as_of(pairs: pl.LazyFrame, member_versions: pl.LazyFrame) -> pl.LazyFrame:
+    """Active members and active heads of each (household_id, at) pair, as of ``at``."""
+    iv = _intervals(member_versions, "members", "id_number").select(
+        "household_id", "effective_date", "_until", "member_status", "relation"
+    )
+    active = pl.col("member_status") == "active"
+    counted = (
+        pairs.join(iv, on="household_id", how="left")
+        .filter(
+            (pl.col("effective_date") <= pl.col("at"))
+            & (pl.col("_until").is_null() | (pl.col("at") < pl.col("_until")))
+        )
+        .group_by("household_id", "at")
+        .agg(
+            active=active.sum().cast(pl.Int64),
+            heads=(active & (pl.col("relation") == "head")).sum().cast(pl.Int64),
+        )
+    )
+    return pairs.join(counted, on=["household_id", "at"], how="left").with_columns(
+        pl.col("active").fill_null(0), pl.col("heads").fill_null(0)
+    )
+
+
+def _head_count_once(member_versions: pl.LazyFrame) -> pl.LazyFrame:
+    iv = _intervals(member_versions, "members", "id_number")
+    delivered = iv.filter(_current_at_own_date(iv)).with_columns(at=pl.col("effective_date"))
+    pairs = delivered.select("household_id", "at").unique()
+    bad = members_as_of(pairs, member_versions).filter(pl.col("heads") != 1)
+    return delivered.join(bad, on=["household_id", "at"], how="semi").select(
+        *ROW,
+        pl.col("id_number").alias("record_key"),
+        pl.lit("household_head_count").alias("reason"),
+        pl.lit("household does not have exactly one active head").alias("detail"),
+    )
+
+
+def household_head_count(member_versions: pl.LazyFrame) -> pl.DataFrame:
+    """Member rows to hold because their household, as of their date, has no single head.
+
+    A held row does not count towards the state of later dates, so violations are settled
+    in date order: hold the earliest date's offending rows, then look again at the
+    households concerned (only those), until none is left.
+    """
+    held = pl.DataFrame(schema={c: pl.String for c in FINDING_COLUMNS}).cast(
+        {"_delivery_date": pl.Date, "_row_number": pl.Int64}
+    )
+    scope = member_versions
+    while True:
+        remaining = scope.join(held.lazy().select(ROW), on=ROW, how="anti")
+        found = _head_count_once(remaining).collect()
+        if found.height == 0:
+            return held.sort(ROW)
+        first = found.filter(pl.col("_delivery_date") == pl.col("_delivery_date").min())
+        held = pl.concat([held, first.select(FINDING_COLUMNS)], how="vertical_relaxed")
+        # Look again at the households concerned: every version of every person who was
+        # ever in one of them (a move elsewhere ends their time in it).
+        households = found.join(scope.select("household_id", *ROW).collect(), on=ROW)[
+            "household_id"
+        ]
+        people = (
+            member_versions.filter(pl.col("household_id").is_in(households.unique().implode()))
+            .select("id_number")
+            .unique()
+            .collect()["id_number"]
+        )
+        scope = member_versions.filter(pl.col("id_number").is_in(people.implode()))
+
+
+def household_size_mismatch(
+    household_versions: pl.LazyFrame, member_versions: pl.LazyFrame
+) -> pl.LazyFrame:
+    iv = _intervals(household_versions, "households", "household_id")
+    rows = iv.filter(_current_at_own_date(iv)).with_columns(at=pl.col("effective_date"))
+    counted = members_as_of(rows.select("household_id", "at").unique(), member_versions)
+    return (
+        rows.join(counted, on=["household_id", "at"], how="left")
+        .filter(pl.col("household_size") != pl.col("active"))
+        .select(
+            *ROW,
+            pl.col("household_id").alias("record_key"),
+            pl.lit("household_size_mismatch").alias("reason"),
+            pl.format("household_size {} but {} active members", "household_size", "active").alias(
+                "detail"
+            ),
+        )
+    )
+
+
+def return_without_exit(household_versions: pl.LazyFrame) -> pl.LazyFrame:
+    lifted_before = (
+        (pl.col("status") == "lifted").cast(pl.Int8).cum_max().shift(1).over("household_id")
+    )
+    return (
+        household_versions.sort(["household_id", *version_order("households")])
+        .filter((pl.col("status") == "returned") & (lifted_before.fill_null(0) == 0))
+        .select(
+            *ROW,
+            pl.col("household_id").alias("record_key"),
+            pl.lit("return_without_exit").alias("reason"),
+            pl.lit("reported returned without an earlier exit").alias("detail"),
+        )
+    )
+
+
+def income_outliers(
+    household_versions: pl.LazyFrame, household_current: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Versions whose per-capita income is a modified z-score outlier in their county."""
+    county = pl.col("household_id").str.slice(0, 6)
+    x = pl.col("per_capita_income_yuan").cast(pl.Float64)
+    stats = (
+        household_current.with_columns(_county=county, _x=x)
+        .group_by("_county")
+        .agg(_median=pl.col("_x").median())
+        .join(household_current.with_columns(_county=county, _x=x), on="_county")
+        .group_by("_county")
+        .agg(pl.col("_median").first(), _mad=(pl.col("_x") - pl.col("_median")).abs().median())
+    )
+    z = 0.6745 * (x - pl.col("_median")).abs() / pl.col("_mad")
+    return (
+        household_versions.with_columns(_county=county)
+        .join(stats, on="_county", how="left")
+        .filter((pl.col("_mad") > 0) & (z > OUTLIER_Z))
+        .select(
+            *ROW,
+            pl.col("household_id").alias("record_key"),
+            pl.lit("income_outlier").alias("reason"),
+            pl.format("modified z-score {} in county {}", z.round(1), "_county").alias("detail"),
+        )
+    )
