@@ -30,8 +30,16 @@ loads the DuckDB warehouse in one transaction and publishes the PII-free
   `docs/runbook.md`). Runs of one data root never overlap: each holds the data-root lock.
 """
 
+
+def _on_failure(context: dict) -> None:
+    from pipeline.notify import task_failed
+
+    task_failed(context)
+
+
 default_args = {
     "owner": "registry-data",
+    "on_failure_callback": _on_failure,
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=2),
     "retry_exponential_backoff": True,
@@ -94,7 +102,7 @@ def poverty_nightly() -> None:
     def report(**context) -> dict:
         return _run("report", context)
 
-    @task(trigger_rule="all_done", retries=0)
+    @task(retries=0)
     def release_lock(**context) -> None:
         _run("release_lock", context)
 
@@ -104,7 +112,9 @@ def poverty_nightly() -> None:
     validated = validate.expand(entity=list(ENTITIES))
     done = report()
     lock >> found >> ingested >> validated >> transform() >> load() >> publish() >> done
-    done >> release_lock()
+    # A teardown: it runs whatever happened upstream, and its own success does not turn a
+    # failed run green.
+    done >> release_lock().as_teardown(setups=lock)
 
 
 poverty_nightly()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import privacy
+from pipeline import notify, privacy
 from pipeline.contract import ENTITIES
 from pipeline.settings import Paths
 from warehouse.loader import build_marts, connect, load_reference, migrate, post_load_checks
@@ -294,8 +294,17 @@ def load_run(
             "rows_held": int(totals[4]),
             "late_files": [f"{x['delivery_date']}/{x['file_name']}" for x in ledger["late"]],
         }
+        held = con.execute(
+            "SELECT reason, count(*) FROM audit.quarantine"
+            " WHERE delivery_date = ? AND outcome IN ('held', 'conflict') GROUP BY ALL ORDER BY 2 DESC",
+            [d],
+        ).fetchall()
+        summary["held_reasons"] = {r: n for r, n in held}
+        summary["held_message"] = message = notify.held_message(summary)
         con.execute(
-            "INSERT INTO audit.runs VALUES (?, ?, ?, current_timestamp, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit.runs (run_id, delivery_date, started_at, loaded_at, code_version,"
+            " files, files_held, rows_received, rows_applied, rows_held, summary, state, message)"
+            " VALUES (?, ?, ?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, 'success', ?)",
             [
                 run_id,
                 d,
@@ -307,6 +316,7 @@ def load_run(
                 summary["rows_applied"],
                 summary["rows_held"],
                 json.dumps(summary),
+                message,
             ],
         )
         build_marts(con)
@@ -327,6 +337,7 @@ def load_run(
         raise
     finally:
         con.close()
+    notify.alert_held(summary)
     return summary
 
 

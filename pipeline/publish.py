@@ -115,7 +115,9 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         con.execute(f"ATTACH '{paths.warehouse}' AS wh (READ_ONLY)")
         con.execute(f"ATTACH '{tmp}' AS snap (STORAGE_VERSION '{STORAGE_VERSION}')")
-        as_of = con.execute("SELECT max(delivery_date) FROM wh.audit.runs").fetchone()[0]  # type: ignore[index]
+        as_of = con.execute(
+            "SELECT max(delivery_date) FROM wh.audit.runs WHERE state = 'success'"
+        ).fetchone()[0]  # type: ignore[index]
         for schema in ("ref", "core", "marts", "audit", "meta"):
             con.execute(f"CREATE SCHEMA snap.{schema}")
 
@@ -151,8 +153,10 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
         con.execute(
             "CREATE TABLE snap.meta.snapshot AS SELECT"
             " $as_of::DATE AS as_of_date,"
-            " (SELECT list(DISTINCT delivery_date ORDER BY delivery_date) FROM wh.audit.runs) AS deliveries_included,"
-            " (SELECT code_version FROM wh.audit.runs ORDER BY loaded_at DESC LIMIT 1) AS code_version,"
+            " (SELECT list(DISTINCT delivery_date ORDER BY delivery_date) FROM wh.audit.runs"
+            "  WHERE state = 'success') AS deliveries_included,"
+            " (SELECT code_version FROM wh.audit.runs WHERE state = 'success'"
+            "  ORDER BY loaded_at DESC LIMIT 1) AS code_version,"
             " $run_id AS run_id, current_timestamp AS published_at",
             {"as_of": as_of, "run_id": run_id},
         )

@@ -30,7 +30,7 @@ def snapshot_summary(analytics: Path) -> dict:
         latest_run = _rows(
             con,
             "SELECT run_id, delivery_date, loaded_at, files, files_held, rows_received,"
-            " rows_applied, rows_held FROM audit.runs ORDER BY loaded_at DESC LIMIT 1",
+            " rows_applied, rows_held, state, message FROM audit.runs ORDER BY loaded_at DESC LIMIT 1",
         )
         tables = _rows(
             con,
@@ -64,12 +64,18 @@ def snapshot_summary(analytics: Path) -> dict:
 def format_summary(summary: dict) -> str:
     """Plain-text summary for the terminal."""
     meta, run = summary["snapshot"], summary["latest_run"] or {}
+    if run.get("state") == "failed":
+        head = f"Latest run {run.get('run_id')} FAILED: {run.get('message')}"
+    else:
+        head = (
+            f"Latest run {run.get('run_id')}: {run.get('files')} files ({run.get('files_held')} held),"
+            f" {run.get('rows_received')} rows received, {run.get('rows_applied')} applied,"
+            f" {run.get('rows_held')} held"
+        )
     lines = [
         f"Snapshot as of {meta['as_of_date']} ({len(meta['deliveries_included'])} delivery dates),"
         f" published {meta['published_at']:%Y-%m-%d %H:%M:%S %Z}",
-        f"Latest run {run.get('run_id')}: {run.get('files')} files ({run.get('files_held')} held),"
-        f" {run.get('rows_received')} rows received, {run.get('rows_applied')} applied,"
-        f" {run.get('rows_held')} held",
+        head,
         "",
         "Rows per table:",
     ]

@@ -115,3 +115,54 @@ class AirflowStack:
             f"--- {f.name}\n" + "\n".join(f.read_text(errors="replace").splitlines()[-40:])
             for f in sorted(self.home.glob("*.log"))
         )
+
+
+class SmtpSink:
+    """A minimal SMTP server on localhost that keeps the messages it receives."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list[str] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(5)
+        self.port = int(self._sock.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rwb") as f:
+                f.write(b"220 sink\r\n")
+                f.flush()
+                data: list[str] | None = None
+                for raw in f:
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    if data is not None:
+                        if line == ".":
+                            self.messages.append("\n".join(data))
+                            data = None
+                            f.write(b"250 ok\r\n")
+                        else:
+                            data.append(line)
+                        f.flush()
+                        continue
+                    verb = line[:4].upper()
+                    if verb == "DATA":
+                        data = []
+                        f.write(b"354 go\r\n")
+                    elif verb == "QUIT":
+                        f.write(b"221 bye\r\n")
+                        f.flush()
+                        break
+                    else:
+                        f.write(b"250 ok\r\n")
+                    f.flush()
+
+    def close(self) -> None:
+        self._sock.close()

@@ -123,3 +123,44 @@ def test_povdb_run_fails_loudly_and_fast_when_the_warehouse_is_corrupt(
     assert wh.read_bytes() == b"this is not a DuckDB file" * 100, "a failed run changes nothing"
     assert not (data_root / "warehouse" / "analytics.duckdb").exists()
     assert not (data_root / ".povdb.lock").exists(), "the lock is released after a failure"
+
+
+def test_a_failed_run_changes_nothing_and_alerts(
+    airflow_db: Path, tiny_landing: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+    from support import SmtpSink, table_contents
+
+    import pipeline.build
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["poverty_nightly"]
+    conf = {"data_root": str(data_root)}
+    assert (
+        dag.test(
+            logical_date=pendulum.datetime(2015, 3, 1, tz="Asia/Shanghai"), run_conf=conf
+        ).state
+        == "success"
+    )
+    wh = data_root / "warehouse" / "poverty.duckdb"
+    before = table_contents(wh)
+    snapshot = (data_root / "warehouse" / "analytics.duckdb").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise ValueError("disk says no")
+
+    monkeypatch.setattr(pipeline.build, "build_core", broken)
+    sink = SmtpSink()
+    monkeypatch.setenv("POVDB_SMTP_HOST", f"127.0.0.1:{sink.port}")
+    monkeypatch.setenv("POVDB_ALERT_EMAIL", "ops@example.org")
+    try:
+        dr = dag.test(logical_date=pendulum.datetime(2015, 3, 2, tz="Asia/Shanghai"), run_conf=conf)
+    finally:
+        sink.close()
+    assert dr.state == "failed"
+    assert table_contents(wh) == before, "a failed run changes no data"
+    assert (data_root / "warehouse" / "analytics.duckdb").read_bytes() == snapshot
+    failed = _one(wh, "SELECT delivery_date, state, message FROM audit.runs WHERE state = 'failed'")
+    assert len(failed) == 1 and failed[0][0] == dt.date(2015, 3, 2)
+    assert "task transform failed" in failed[0][2] and "disk says no" in failed[0][2]
+    assert len(sink.messages) == 1 and "poverty_nightly failed for 2015-03-02" in sink.messages[0]
+    assert not (data_root / ".povdb.lock").exists()

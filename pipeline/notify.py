@@ -1,0 +1,135 @@
+"""Alerts: a failed task or a held delivery gets a clear message in the task log, a row in
+``audit.runs`` and, when SMTP is configured, an email.
+
+SMTP is configured by ``POVDB_SMTP_HOST`` (``host`` or ``host:port``) and
+``POVDB_ALERT_EMAIL`` (comma-separated recipients); ``POVDB_SMTP_FROM`` sets the sender.
+Without them no email is sent, and that is not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def send_email(subject: str, body: str) -> bool:
+    """Send an alert when SMTP is configured. Returns whether an email was sent."""
+    host = os.environ.get("POVDB_SMTP_HOST")
+    to = [a.strip() for a in os.environ.get("POVDB_ALERT_EMAIL", "").split(",") if a.strip()]
+    if not host or not to:
+        return False
+    server, _, port = host.partition(":")
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = os.environ.get("POVDB_SMTP_FROM", "povdb@localhost")
+    msg["To"] = ", ".join(to)
+    msg.set_content(body)
+    try:
+        with smtplib.SMTP(server, int(port or 25), timeout=30) as smtp:
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error("could not send the alert email to %s: %s", to, exc)
+        return False
+    return True
+
+
+def record_attempt(
+    warehouse: Path,
+    *,
+    run_id: str,
+    delivery_date: str,
+    started_at: str | None,
+    state: str,
+    message: str,
+) -> bool:
+    """Add a row for a failed attempt to ``audit.runs`` (its own small transaction).
+
+    Best effort: if the warehouse itself is what failed, the log and the email still carry
+    the message.
+    """
+    if not warehouse.exists():
+        return False
+    from warehouse.loader import connect, migrate
+
+    try:
+        con = connect(warehouse)
+    except Exception as exc:  # a damaged or locked warehouse: the log still has it
+        log.error("could not record the failure in audit.runs: %s", exc)
+        return False
+    try:
+        con.execute("BEGIN TRANSACTION")
+        migrate(con)
+        con.execute(
+            "INSERT INTO audit.runs (run_id, delivery_date, started_at, loaded_at, state, message, summary)"
+            " VALUES (?, ?, coalesce(?::TIMESTAMPTZ, current_timestamp), current_timestamp, ?, ?, ?)",
+            [run_id, delivery_date, started_at, state, message, json.dumps({"message": message})],
+        )
+        con.execute("COMMIT")
+        return True
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        log.error("could not record the failure in audit.runs: %s", exc)
+        return False
+    finally:
+        con.close()
+
+
+def task_failed(context: dict) -> None:
+    """``on_failure_callback`` of the DAG's tasks."""
+    from pipeline.steps import RunContext
+
+    ti = context.get("task_instance") or context.get("ti")
+    task_id = getattr(ti, "task_id", "?")
+    exc = context.get("exception")
+    try:
+        ctx = RunContext.from_airflow(context)
+    except Exception:  # the context itself is unusable: still say what failed
+        log.error("poverty_nightly task %s failed: %r", task_id, exc)
+        return
+    message = (
+        f"poverty_nightly FAILED for delivery date {ctx.d} (run {ctx.run_id}): task {task_id}"
+        f" failed with {exc!r}. Nothing was changed: the load is one transaction and the"
+        f" snapshot is swapped atomically. See docs/runbook.md, then clear the task."
+    )
+    log.error(message)
+    started = None
+    run_file = ctx.run_dir / "run.json"
+    if run_file.exists():
+        started = json.loads(run_file.read_text()).get("started_at")
+    record_attempt(
+        ctx.paths.warehouse,
+        run_id=ctx.run_id,
+        delivery_date=ctx.d,
+        started_at=started,
+        state="failed",
+        message=message,
+    )
+    send_email(f"[povdb] poverty_nightly failed for {ctx.d}", message)
+
+
+def held_message(summary: dict) -> str | None:
+    """The message for a delivery that loaded with held files or rows; None when none was held."""
+    files, rows = summary.get("files_held", 0), summary.get("rows_held", 0)
+    if not files and not rows:
+        return None
+    reasons = ", ".join(f"{r} ({n})" for r, n in summary.get("held_reasons", {}).items())
+    return (
+        f"poverty_nightly: delivery {summary['delivery_date']} loaded with {files} file(s) and"
+        f" {rows} row(s) held for review ({reasons or 'see audit.quarantine'}). The rest of"
+        f" the delivery is loaded. Held rows are in audit.quarantine; re-run the date after a"
+        f" corrected delivery (docs/runbook.md)."
+    )
+
+
+def alert_held(summary: dict) -> None:
+    """After the load committed: log and email the held-delivery message, if any."""
+    message = summary.get("held_message")
+    if message:
+        log.warning(message)
+        send_email(f"[povdb] held rows in delivery {summary['delivery_date']}", message)
