@@ -126,6 +126,69 @@ def _bar_chart(rows: list[dict]) -> str:
     return "".join(parts)
 
 
+PERSON_KEYED = {"members"}  # entities whose record key is a resident ID
+
+PAGE_STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;"
+    "margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:2px 6px}td.n{text-align:right}"
+    "tr.fail td{background:#fde8e8}tr.warn td{background:#fff6dd}"
+)
+
+
+def validation_summary_html(delivery_date: dt.date, run_dir: Path, secret_file: Path) -> str:
+    """Readable, self-contained summary of the day's expectation results.
+
+    Sample keys of persons are shown as their pseudonymous keys, never as resident IDs.
+    """
+    from pipeline.contract import ENTITIES
+    from pipeline.privacy import load_secret, person_key
+
+    secret: bytes | None = None
+    sections = []
+    for entity in ENTITIES:
+        path = run_dir / f"validate_{entity}.json"
+        if not path.exists():
+            continue
+        doc = json.loads(path.read_text())
+        rows = []
+        for r in doc["results"]:
+            keys = list(r.get("sample_keys") or [])
+            if entity in PERSON_KEYED and r["severity"] != "batch" and keys:
+                secret = secret or load_secret(secret_file)
+                keys = [person_key(secret, k[:18].upper()) for k in keys]
+            evaluated, failed = r.get("evaluated") or 0, r.get("failed") or 0
+            cls = "" if not failed else ("warn" if r["severity"] == "warn" else "fail")
+            pct = f"{100 * failed / evaluated:.2f}%" if evaluated else "-"
+            rows.append(
+                f'<tr class="{cls}"><td>{html.escape(r["expectation"])}</td>'
+                f"<td>{html.escape(r['severity'])}</td><td class=n>{evaluated:,}</td>"
+                f"<td class=n>{failed:,}</td><td class=n>{pct}</td>"
+                f"<td>{html.escape(', '.join(keys))}</td></tr>"
+            )
+        suite = doc["results"][0]["suite"] if doc["results"] else entity
+        version = doc["results"][0].get("suite_version") if doc["results"] else "-"
+        sections.append(
+            f"<h2>{html.escape(entity)}</h2><p>Suite <code>{html.escape(suite)}</code> version"
+            f" {html.escape(str(version))}: {doc['rows_in_error']:,} rows held,"
+            f" {doc['rows_warned']:,} rows warned, files held whole:"
+            f" {html.escape(', '.join(doc['batch_held_files']) or 'none')}.</p>"
+            "<table><thead><tr><th>expectation</th><th>severity</th><th>evaluated</th>"
+            "<th>failed</th><th>failed %</th><th>sample keys</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table>"
+        )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Validation {delivery_date}</title><style>{PAGE_STYLE}</style></head><body>"
+        f"<h1>Great Expectations results for delivery {delivery_date}</h1>"
+        "<p>Error rules hold rows (audit.quarantine, outcome held), warn rules load them with a"
+        " flag (outcome warned); a file with more than half of its rows in error is held whole."
+        " Reason codes: docs/reason_codes.md. Persons appear as pseudonymous keys.</p>"
+        + "".join(sections)
+        + "</body></html>\n"
+    )
+
+
 def write_reports(paths: Paths, *, delivery_date: dt.date, run_dir: Path) -> dict:
     summary = snapshot_summary(paths.analytics)
     paths.reports.mkdir(parents=True, exist_ok=True)
@@ -161,4 +224,12 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}</style></head>
 """
     html_file = paths.reports / "target_progress.html"
     html_file.write_text(page, encoding="utf-8")
-    return {"summary": str(summary_file), "html": str(html_file)}
+    validation_file = paths.reports / f"validation_{delivery_date.isoformat()}.html"
+    validation_file.write_text(
+        validation_summary_html(delivery_date, run_dir, paths.secret), encoding="utf-8"
+    )
+    return {
+        "summary": str(summary_file),
+        "html": str(html_file),
+        "validation": str(validation_file),
+    }

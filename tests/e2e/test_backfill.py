@@ -4,12 +4,14 @@ scheduler: the warehouse it builds equals the one from running the same dates in
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import shutil
 import time
 import urllib.request
 from pathlib import Path
 
+import duckdb
 import pytest
 from support import ROOT, AirflowStack, table_contents
 
@@ -17,6 +19,7 @@ from pipeline.steps import RunContext, run_all
 
 pytestmark = pytest.mark.airflow
 DATES = [dt.date(2015, 3, 1), dt.date(2015, 3, 2), dt.date(2015, 3, 3)]
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
 def _api(stack: AirflowStack, method: str, path: str, body: dict | None = None) -> dict:
@@ -44,7 +47,37 @@ def _wait(what: str, check, stack: AirflowStack, timeout: float):
     pytest.fail(f"timed out waiting for {what} (last: {str(last)[:2000]})\n{stack.logs()[-6000:]}")
 
 
+def _backfill(stack: AirflowStack, first: str, last: str) -> list[dict]:
+    """Create a backfill through the REST API and wait for it; return its runs."""
+    backfill = _api(
+        stack,
+        "POST",
+        "/api/v2/backfills",
+        {
+            "dag_id": "poverty_nightly",
+            "from_date": f"{first}T00:00:00+08:00",
+            "to_date": f"{last}T00:00:00+08:00",
+            "max_active_runs": 3,  # several runs at once: the data-root lock keeps one writer
+            "reprocess_behavior": "completed",
+        },
+    )
+
+    def finished() -> list[dict] | None:
+        if not _api(stack, "GET", f"/api/v2/backfills/{backfill['id']}").get("completed_at"):
+            return None
+        runs = _api(stack, "GET", "/api/v2/dags/poverty_nightly/dagRuns?limit=100")["dag_runs"]
+        return [r for r in runs if r["run_type"] == "backfill"]
+
+    return _wait(f"backfill {first}..{last}", finished, stack, 600)
+
+
+def _delivery_date(run: dict) -> dt.date:
+    return dt.datetime.fromisoformat(run["logical_date"]).astimezone(SHANGHAI).date()
+
+
 def test_rest_backfill_equals_sequential_runs(tmp_path: Path) -> None:
+    """Later dates first, then an older one, each as an Airflow backfill with several runs
+    at once: the warehouse equals the one from running the dates in order."""
     backfilled, sequential = tmp_path / "backfilled", tmp_path / "sequential"
     for root in (backfilled, sequential):
         shutil.copytree(ROOT / "tests" / "fixtures" / "landing_tiny", root / "landing")
@@ -57,40 +90,25 @@ def test_rest_backfill_equals_sequential_runs(tmp_path: Path) -> None:
             180,
         )
         _api(stack, "PATCH", "/api/v2/dags/poverty_nightly", {"is_paused": False})
-        backfill = _api(
-            stack,
-            "POST",
-            "/api/v2/backfills",
-            {
-                "dag_id": "poverty_nightly",
-                "from_date": "2015-03-01T00:00:00+08:00",
-                "to_date": "2015-03-03T00:00:00+08:00",
-                "max_active_runs": 3,  # several runs at once: the data-root lock keeps one writer
-                "reprocess_behavior": "completed",
-            },
-        )
-
-        def finished() -> list[dict] | None:
-            if not _api(stack, "GET", f"/api/v2/backfills/{backfill['id']}").get("completed_at"):
-                return None
-            runs = _api(stack, "GET", "/api/v2/dags/poverty_nightly/dagRuns?limit=50")["dag_runs"]
-            return [r for r in runs if r["run_type"] == "backfill"]
-
-        runs = _wait("the backfill to finish", finished, stack, 600)
+        later = _backfill(stack, "2015-03-02", "2015-03-03")
+        assert sorted(_delivery_date(r) for r in later) == DATES[1:]
+        runs = _backfill(stack, "2015-03-01", "2015-03-01")
         assert sorted(r["state"] for r in runs) == ["success"] * 3, stack.logs()
-        assert (
-            sorted(
-                dt.datetime.fromisoformat(r["logical_date"])
-                .astimezone(dt.timezone(dt.timedelta(hours=8)))
-                .date()
-                for r in runs
-            )
-            == DATES
-        )
+        assert sorted(_delivery_date(r) for r in runs) == DATES
+
+    wh = backfilled / "warehouse" / "poverty.duckdb"
+    con = duckdb.connect(str(wh), read_only=True)
+    spans = con.execute(
+        "SELECT started_at, loaded_at FROM audit.runs ORDER BY started_at"
+    ).fetchall()
+    con.close()
+    assert len(spans) == 3
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end <= start, f"two runs wrote at once: {spans}"
 
     for d in DATES:
         run_all(RunContext.local(d, sequential))
-    got = table_contents(backfilled / "warehouse" / "poverty.duckdb")
+    got = table_contents(wh)
     want = table_contents(sequential / "warehouse" / "poverty.duckdb")
     assert got.keys() == want.keys()
     for table in want:

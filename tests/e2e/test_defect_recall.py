@@ -7,6 +7,7 @@ delivery with defects."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import polars as pl
 import pytest
 
 from pipeline.generator import generate
+from pipeline.idcard import id_problem
 from pipeline.steps import RunContext, run_all
 
 START = dt.date(2015, 3, 1)
@@ -103,3 +105,53 @@ def test_nothing_lost(warehouse: tuple[Path, pl.DataFrame]) -> None:
         con.close()
     assert bad == []
     assert received and received[0] > 9000
+
+
+def _landing_names(landing: Path) -> set[str]:
+    """Every person name delivered in the landing folder (any format)."""
+    from pipeline.readers import FileHeld, read_delivery_file
+
+    names: set[str] = set()
+    for path in landing.glob("*/*_*.*"):
+        entity = path.name.split("_")[0]
+        if entity not in ("households", "members"):
+            continue
+        try:
+            frame = read_delivery_file(path, entity).frame
+        except FileHeld:
+            continue
+        col = "head_name" if entity == "households" else "name"
+        names |= {v.strip() for v in frame[col].drop_nulls().to_list() if v.strip()}
+    return names
+
+
+ID_RE = re.compile(r"\d{17}[\dXx]")
+
+
+def test_snapshot_and_reports_hold_no_resident_id_and_no_name(
+    warehouse: tuple[Path, pl.DataFrame],
+) -> None:
+    db, _ = warehouse
+    root = db.parent.parent
+    names = _landing_names(root / "landing")
+    assert len(names) > 1000
+    hits: list[str] = []
+    con = duckdb.connect(str(root / "warehouse" / "analytics.duckdb"), read_only=True)
+    try:
+        for schema, table, column in con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR'"
+        ).fetchall():
+            for (v,) in con.execute(
+                f'SELECT DISTINCT "{column}" FROM {schema}.{table} WHERE "{column}" IS NOT NULL'
+            ).fetchall():
+                if v in names or any(id_problem(m) is None for m in ID_RE.findall(v)):
+                    hits.append(f"{schema}.{table}.{column}: {v[:40]}")
+    finally:
+        con.close()
+    reports = sorted((root / "reports").glob("*"))
+    assert any(p.name.startswith("validation_") for p in reports)
+    for path in reports:
+        text = path.read_text(encoding="utf-8")
+        hits += [f"{path.name}: ID" for m in ID_RE.findall(text) if id_problem(m) is None]
+        hits += [f"{path.name}: name" for n in names if n in text]
+    assert hits == []
