@@ -36,6 +36,41 @@ PERSON_ID_SOURCES = (
 )
 
 
+# A county whose delivery volume (rows of one entity on one date) jumps above 3x or falls
+# below a third of the median of its own earlier change deliveries, once it has five.
+# Like with like: a county's first delivery of an entity is its initial registration and
+# is left out of the history. Files of held deliveries do not count.
+VOLUME_JUMP_FACTOR = 3
+VOLUME_JUMP_HISTORY = 5
+VOLUME_JUMPS = f"""
+    WITH per_day AS (
+        SELECT source, entity, delivery_date, sum(rows) AS rows
+        FROM audit.files
+        WHERE outcome = 'loaded' AND source <> 'national' AND rows IS NOT NULL
+        GROUP BY ALL
+    ),
+    numbered AS (
+        SELECT *, row_number() OVER (PARTITION BY source, entity ORDER BY delivery_date) AS n
+        FROM per_day
+    ),
+    judged AS (
+        SELECT *,
+            median(CASE WHEN n > 1 THEN rows END) OVER w AS usual,
+            count(CASE WHEN n > 1 THEN rows END) OVER w AS history
+        FROM numbered
+        WINDOW w AS (PARTITION BY source, entity ORDER BY delivery_date
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+    )
+    SELECT f.delivery_date, f.file_name, f.entity,
+           format('{{}} rows of {{}} from county {{}}; its usual change delivery is {{}} rows',
+                  j.rows, j.entity, j.source, j.usual) AS detail
+    FROM judged j
+    JOIN audit.files f USING (source, entity, delivery_date)
+    WHERE j.n > 1 AND j.history >= {VOLUME_JUMP_HISTORY} AND f.outcome = 'loaded'
+      AND (j.rows > {VOLUME_JUMP_FACTOR} * j.usual + 10 OR {VOLUME_JUMP_FACTOR} * j.rows + 10 < j.usual)
+"""
+
+
 class PostLoadCheckFailed(RuntimeError):
     pass
 
@@ -152,6 +187,11 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
         WHERE f.outcome = 'held'
           AND NOT EXISTS (SELECT 1 FROM row_outcomes o
                           WHERE o._delivery_date = f.delivery_date AND o._file_name = f.file_name)
+        UNION ALL
+        SELECT delivery_date, file_name, entity, NULL, NULL, 'warned', 'volume_jump', detail, NULL
+        FROM ("""
+        + VOLUME_JUMPS
+        + """)
         """
     )
     con.execute("DELETE FROM audit.reconciliation")
