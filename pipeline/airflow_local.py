@@ -28,9 +28,15 @@ def main() -> int:
         f"Airflow home: {env['AIRFLOW_HOME']}; UI on http://localhost:8080 (login printed below). Ctrl-C stops."
     )
     proc = subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         return proc.wait()
     except KeyboardInterrupt:
+        print("Stopping Airflow ...", flush=True)
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)

@@ -34,6 +34,8 @@ def _date(value: str) -> dt.date:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(settings.airflow_env())
+    # Airflow starts its own components as `airflow ...`: this environment's first.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
 
 

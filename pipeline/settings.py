@@ -101,6 +101,7 @@ def airflow_env(home: Path | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        "AIRFLOW__API__HOST": "127.0.0.1",
     }
     env = {k: os.environ.get(k, v) for k, v in defaults.items()}
     return env
