@@ -125,6 +125,7 @@ def _file_rows(ledger: dict, ingested: dict, validation: dict, run_id: str) -> l
                 e.get("reason"),
                 e.get("detail"),
                 run_id,
+                f"{e['delivery_date']}/{e['file_name']}",  # under the landing root
             )
         )
     return rows
@@ -279,7 +280,9 @@ def load_run(
         file_rows = _file_rows(ledger, ingested, validation, run_id)
         if file_rows:
             con.executemany(
-                "INSERT INTO audit.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit.files (delivery_date, file_name, entity, source, format, encoding,"
+                " delimiter, size_bytes, sha256, rows, outcome, reason, detail, run_id, path)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 file_rows,
             )
         for late in ledger["late"]:
