@@ -87,6 +87,8 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
     for schema, table, comment in con.execute(
         "SELECT schema_name, table_name, comment FROM duckdb_tables()"
         " WHERE database_name = 'wh' AND comment IS NOT NULL"
+        " UNION ALL SELECT schema_name, view_name, comment FROM duckdb_views()"
+        " WHERE database_name = 'wh' AND comment IS NOT NULL"
     ).fetchall():
         if _tables(con, "snap", schema).count(table):
             con.execute(f"COMMENT ON TABLE snap.{schema}.{table} IS {_literal(comment)}")
@@ -147,6 +149,13 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
                 con.execute(
                     f"CREATE TABLE snap.{schema}.{table} AS SELECT * FROM wh.{schema}.{table}"
                 )
+        # Views of marts (marts.data_quality_timeliness: over the record of attempts) are
+        # published as tables, as of the publish.
+        for (view,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE database_name = 'wh'"
+            " AND schema_name = 'marts' ORDER BY view_name"
+        ).fetchall():
+            con.execute(f"CREATE TABLE snap.marts.{view} AS SELECT * FROM wh.marts.{view}")
         for name, select in PUBLISHED:
             params = {"as_of": as_of} if "$as_of" in select else {}
             con.execute(f"CREATE TABLE snap.{name} AS {select}", params)

@@ -90,6 +90,13 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
         " CASE WHEN scope = 'national' THEN '00' ELSE scope END, metric, target::BIGINT, source"
         f" FROM {csv('targets.csv')}"
     )
+    con.execute("DELETE FROM ref.counties")
+    con.execute(
+        "INSERT INTO ref.counties SELECT county_code, name_en, name_zh,"
+        " wrongful_exit_rate::DOUBLE, missed_identification_rate::DOUBLE,"
+        " public_approval::DOUBLE, evaluation_year::INT, source, confidence"
+        f" FROM {csv('counties.csv')}"
+    )
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
