@@ -51,5 +51,8 @@ bench: sync
 clean:
 	rm -rf data .airflow .pytest_cache .mypy_cache .ruff_cache
 
+# Regenerates the docs that are generated; the data dictionary needs a snapshot built by
+# the current code (make demo).
 docs: sync
 	$(BIN)/python -c "from pipeline.reasons import render_markdown; open('docs/reason_codes.md','w').write(render_markdown())"
+	$(BIN)/python -m pipeline.dictionary $(POVDB_HOME)/warehouse/analytics.duckdb > docs/data_dictionary.md.tmp && mv docs/data_dictionary.md.tmp docs/data_dictionary.md

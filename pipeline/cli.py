@@ -223,7 +223,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     print()
     print(f"Warehouse: {paths.warehouse}")
     print(f"Snapshot:  {paths.analytics}   (open it with `povdb shell`)")
-    print(f"Report:    {paths.reports / 'target_progress.html'}")
+    print(f"Report:    {paths.reports / 'report.html'}")
     return 0
 
 

@@ -100,32 +100,6 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _bar_chart(rows: list[dict]) -> str:
-    """Inline SVG: net people lifted against the target, per province."""
-    rows = [r for r in rows if r["target_people"]]
-    if not rows:
-        return "<p>No targets for this year.</p>"
-    width, bar_h, gap, left = 640, 18, 8, 60
-    height = len(rows) * (bar_h + gap) + 20
-    top = max(max(r["target_people"], r["net_people"]) for r in rows) or 1
-    parts = [
-        f'<svg role="img" aria-label="Progress against target" width="{width}" height="{height}">'
-    ]
-    for i, r in enumerate(rows):
-        y = i * (bar_h + gap) + 10
-        t_w = (width - left - 10) * r["target_people"] / top
-        n_w = max(0.0, (width - left - 10) * r["net_people"] / top)
-        parts.append(
-            f'<text x="0" y="{y + 13}" font-size="12">{html.escape(r["province_code"])}</text>'
-        )
-        parts.append(f'<rect x="{left}" y="{y}" width="{t_w:.1f}" height="{bar_h}" fill="#ddd"/>')
-        parts.append(
-            f'<rect x="{left}" y="{y + 4}" width="{n_w:.1f}" height="{bar_h - 8}" fill="#2a7"/>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 PERSON_KEYED = {"members"}  # entities whose record key is a resident ID
 
 PAGE_STYLE = (
@@ -204,26 +178,17 @@ def write_reports(paths: Paths, *, delivery_date: dt.date, run_dir: Path) -> dic
     summary_file = paths.reports / f"run_{delivery_date.isoformat()}.json"
     summary_file.write_text(json.dumps(run_summary, indent=1, default=str, ensure_ascii=False))
 
-    rows = summary["target_progress"]
-    table = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(str(v if v is not None else '-'))}</td>" for v in r.values())
-        + "</tr>"
-        for r in rows
-    )
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0].keys() if rows else []))
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Target progress as of {summary["snapshot"]["as_of_date"]}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:960px}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}</style></head>
-<body><h1>People lifted out of poverty, as of {summary["snapshot"]["as_of_date"]}</h1>
-<p>Net people lifted (green) against the year's target (grey), by province; 00 is the nation.</p>
-{_bar_chart(rows)}
-<table><thead><tr>{head}</tr></thead><tbody>{table}</tbody></table>
-</body></html>
-"""
-    html_file = paths.reports / "target_progress.html"
-    html_file.write_text(page, encoding="utf-8")
+    # The report analysts open (pipeline/report_html.py), from the snapshot only. The
+    # target_progress.html of earlier versions is kept as a byte-identical copy so that
+    # bookmarks and links keep working; report.html is the name to use.
+    from pipeline.report_html import render_report
+
+    page = render_report(paths.analytics)
+    html_file = paths.reports / "report.html"
+    for target in (html_file, paths.reports / "target_progress.html"):
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(target)
     validation_file = paths.reports / f"validation_{delivery_date.isoformat()}.html"
     validation_file.write_text(
         validation_summary_html(delivery_date, run_dir, paths.secret), encoding="utf-8"

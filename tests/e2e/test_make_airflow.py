@@ -53,8 +53,8 @@ def test_make_airflow_starts_unpaused_and_stops_cleanly(tmp_path: Path) -> None:
         [sys.executable, "-m", "pipeline.airflow_local"],
         env=env,
         cwd=ROOT,
-        stdout=open(tmp_path / "airflow.log", "w"),
-        stderr=subprocess.STDOUT,  # noqa: SIM115
+        stdout=open(tmp_path / "airflow.log", "w"),  # noqa: SIM115 - the child keeps it
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline, health = time.time() + 240, {}
