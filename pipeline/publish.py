@@ -79,6 +79,22 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[s
     ]
 
 
+# Columns that exist only in the snapshot (pseudonymised or derived at publish).
+PUBLISHED_COMMENTS = {
+    "core.households.head_key": "Keyed hash (HMAC-SHA256, 32 hex) of the head's resident ID: stable across snapshots while the secret is kept; not reversible without it.",
+    "core.households_history.head_key": "Keyed hash of the head's resident ID (see core.households.head_key).",
+    "core.members.person_key": "Keyed hash (HMAC-SHA256, 32 hex) of the person's resident ID; the same person has the same key in every table and snapshot.",
+    "core.members.birth_year": "Year of birth (the birth date itself is not published).",
+    "core.members.age_band": "Age at the snapshot's as-of date: 0-5, 6-15 (compulsory schooling), 16-59, 60+.",
+    "audit.quarantine.record_key": "Key of the record; for members the person_key (keyed hash), never the resident ID.",
+    "meta.snapshot.as_of_date": "Latest delivery date (Asia/Shanghai) included in this snapshot.",
+    "meta.snapshot.deliveries_included": "Every delivery date loaded into this snapshot.",
+    "meta.snapshot.code_version": "Version of the pipeline that built it.",
+    "meta.snapshot.run_id": "Airflow run that published it.",
+    "meta.snapshot.published_at": "When it was published (timestamp with time zone).",
+}
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -174,6 +190,9 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
             " as-of delivery date, the delivery dates included, code version, publish time.'"
         )
         _copy_comments(con)
+        for column, comment in PUBLISHED_COMMENTS.items():
+            schema, table, name = column.split(".")
+            con.execute(f'COMMENT ON COLUMN snap.{schema}.{table}."{name}" IS {_literal(comment)}')
         tables = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap'"
         ).fetchone()[0]  # type: ignore[index]
