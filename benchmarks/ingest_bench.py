@@ -12,17 +12,21 @@ landing folder (discover follows a symlinked landing root; only symlinked *files
 leave their delivery folder are held). Without ``--work``, the landing folder must be
 named ``landing`` and its parent is the data root, so staging is written beside it.
 
-Measured per step: wall seconds, rows, rows/s, the step's own peak RSS (VmHWM from
-/proc/self/status, reset before each step through /proc/self/clear_refs when the kernel
-allows it) and the process's peak so far (``getrusage(RUSAGE_SELF).ru_maxrss``); a
-sampler thread reads VmRSS every 0.2 s as a cross-check. Per file: seconds and rows (the
-slowest files are listed). ``--json FILE`` writes all of it; the summary row is appended
+Measured per step: wall seconds, rows, rows/s, the step's own peak RSS and the process's
+peak so far. The process peak is ``getrusage(RUSAGE_SELF).ru_maxrss``, cross-checked with
+VmHWM from /proc/self/status; the step's peak is the highest VmRSS a sampler thread saw
+(every 0.2 s) while the step ran. ``--step-hwm`` measures each step's peak exactly instead,
+by resetting VmHWM before the step (``echo 5 > /proc/self/clear_refs``); beware that this
+also resets the kernel's maxrss, so getrusage (and ``/usr/bin/time``) then report the peak
+since the last reset only, and the process peak is taken as the highest VmHWM read before
+each reset. Per file: seconds and rows (the slowest files are listed). ``--json FILE`` writes all of it; the summary row is appended
 to the "Ingest" section of benchmarks/results.md unless ``--no-record``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -47,8 +51,9 @@ SECTION = "## Ingest (`benchmarks/ingest_bench.py`)"
 INTRO = (
     "Append only: one row per run, newest last. discover + ingest of one delivery date "
     "(nothing after ingest). Peak RSS is the benchmark process's own maximum resident set "
-    "(getrusage, cross-checked with VmHWM); per entity: seconds / rows/s / that step's own "
-    "VmHWM. Data under benchmarks/data/ is deleted after each run."
+    "(getrusage ru_maxrss, cross-checked with VmHWM); per entity: seconds / rows/s / the "
+    "step's peak RSS (sampled VmRSS, or VmHWM with --step-hwm). Data under benchmarks/data/ "
+    "is deleted after each run."
 )
 HEADER = (
     "| date | delivery | files | rows | discover | ingest | ingest rows/s | peak RSS "
@@ -190,7 +195,9 @@ def record(row: str) -> None:
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     if SECTION not in text:
         with open(RESULTS, "a", encoding="utf-8") as fh:
-            fh.write(("\n" if text.endswith("\n") else "\n\n") + f"{SECTION}\n\n{INTRO}\n\n{HEADER}")
+            fh.write(
+                ("\n" if text.endswith("\n") else "\n\n") + f"{SECTION}\n\n{INTRO}\n\n{HEADER}"
+            )
         text = RESULTS.read_text(encoding="utf-8")
     # Append the row at the end of the Ingest table (the section may not be the last one).
     lines = text.split("\n")
@@ -218,10 +225,8 @@ def _du(path: Path) -> int:
     total = 0
     for dirpath, _, names in os.walk(path):
         for n in names:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(dirpath, n)).st_size
-            except OSError:
-                pass
     return total
 
 
@@ -239,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--entities", default=",".join(ENTITIES), help="comma-separated subset")
     p.add_argument("--no-record", action="store_true", help="do not append to results.md")
     p.add_argument("--keep-staging", action="store_true", help="keep the staging written")
+    p.add_argument(
+        "--step-hwm", action="store_true", help="exact per-step peaks (resets VmHWM, see above)"
+    )
     a = p.parse_args(argv)
 
     landing = a.landing.resolve()
@@ -262,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     entities = [e for e in a.entities.split(",") if e]
 
     facts = machine_facts()
-    hwm_resettable = reset_hwm()
+    peaks_before_resets: list[float] = []
     sampler = Sampler()
     sampler.start()
     ctx = RunContext.local(a.date, root, run_id=f"bench/ingest/{a.date.isoformat()}")
@@ -273,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
 
         def step(name: str, fn, *args):  # type: ignore[no-untyped-def]
-            reset_hwm()
+            if a.step_hwm:
+                peaks_before_resets.append(vm_hwm_mib())
+                if not reset_hwm():
+                    p.error("--step-hwm: /proc/self/clear_refs cannot be written here")
             sampler.mark()
             t0 = time.perf_counter()
             out = fn(ctx, *args)
@@ -284,11 +295,9 @@ def main(argv: list[str] | None = None) -> int:
                 "rows": out.get("rows"),
                 "files": out.get("files"),
                 "summary": out,
-                "step_peak_mib": round(
-                    vm_hwm_mib() if hwm_resettable else sampler.peak(), 1
-                ),
+                "step_peak_mib": round(vm_hwm_mib() if a.step_hwm else sampler.peak(), 1),
                 "sampled_peak_mib": round(sampler.peak(), 1),
-                "process_peak_mib": round(ru_maxrss_mib(), 1),
+                "process_peak_mib": round(max([*peaks_before_resets, ru_maxrss_mib()]), 1),
                 "rss_after_mib": round(vm_rss_mib(), 1),
             }
             m["rows_per_s"] = round(m["rows"] / seconds) if m["rows"] else None
@@ -316,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = sum(m["rows"] or 0 for m in ingests)
     ingest_seconds = sum(m["seconds"] for m in ingests)
     discover_m = measures[0]
-    peak = ru_maxrss_mib()
+    ru_peak, hwm_peak = ru_maxrss_mib(), vm_hwm_mib()
+    peak = max([*peaks_before_resets, ru_peak, hwm_peak])
     staging_bytes = _du(ctx.paths.staging)
     held_rows = sum(m["summary"]["held_rows"] for m in ingests)
     held_files = sum(m["summary"]["held_files"] for m in ingests)
@@ -327,9 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{rows:,} rows ({rows / ingest_seconds:,.0f} rows/s); held {held_rows:,} rows, "
         f"{held_files} files; staging {_bytes(staging_bytes)}"
     )
+    since = " since the last per-step reset" if a.step_hwm else ""
     print(
-        f"peak RSS: getrusage {peak:,.0f} MiB, VmHWM {vm_hwm_mib():,.0f} MiB (since last reset), "
-        f"sampled {sampler.overall:,.0f} MiB"
+        f"peak RSS {peak:,.0f} MiB: getrusage ru_maxrss {ru_peak:,.0f} MiB{since}, "
+        f"VmHWM {hwm_peak:,.0f} MiB{since}, highest sampled VmRSS {sampler.overall:,.0f} MiB"
     )
     print("machine:", json.dumps(facts))
     slow = sorted(timer.files, key=lambda f: -f["seconds"])[:8]
@@ -353,9 +364,11 @@ def main(argv: list[str] | None = None) -> int:
                     "data_root": str(root),
                     "command": command,
                     "machine": facts,
-                    "hwm_resettable": hwm_resettable,
+                    "step_hwm": a.step_hwm,
                     "total_seconds": round(total_seconds, 3),
                     "peak_rss_mib": round(peak, 1),
+                    "ru_maxrss_mib": round(ru_peak, 1),
+                    "vm_hwm_mib": round(hwm_peak, 1),
                     "sampled_peak_mib": round(sampler.overall, 1),
                     "staging_bytes": staging_bytes,
                     "steps": measures,

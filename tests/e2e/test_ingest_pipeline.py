@@ -19,7 +19,7 @@ import pytest
 from support import table_contents
 
 from pipeline.contract import CONTRACT
-from pipeline.idcard import make_id
+from pipeline.idcard import check_char, make_id
 from pipeline.steps import RunContext, run_all
 
 COUNTY = "520102"
@@ -204,14 +204,22 @@ def _write_parquet(path: Path, entity: str, rows: list[dict]) -> None:
 
 
 def deliver(
-    root: Path, day: dt.date, entity: str, rows: list[dict], *, fmt: str = "csv", name: str = ""
+    root: Path,
+    day: dt.date,
+    entity: str,
+    rows: list[dict],
+    *,
+    fmt: str = "csv",
+    name: str = "",
+    source: str | None = None,
 ) -> Path:
-    """Write ``landing/<day>/<entity>_520102<name>.<ext>`` in one of the accepted formats:
+    """Write ``landing/<day>/<entity>_<source><name>.<ext>`` in one of the accepted formats:
     csv (UTF-8, English headers), gbk (GBK, Chinese headers and labels), bom_tsv (UTF-8
-    with BOM, tabs, 1/0 booleans, YYYY/MM/DD dates), xlsx, parquet."""
+    with BOM, tabs, 1/0 booleans, YYYY/MM/DD dates), xlsx, parquet. The source is 520102,
+    or national for targets."""
     folder = root / "landing" / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    source = "national" if entity == "targets" else COUNTY
+    source = source or ("national" if entity == "targets" else COUNTY)
     ext = fmt if fmt in ("xlsx", "parquet") else "csv"
     path = folder / f"{entity}_{source}{name}.{ext}"
     if fmt == "csv":
@@ -248,6 +256,23 @@ def deliver_registry(root: Path, fmt: str = "csv") -> None:
     deliver(root, D1, "members", M1 + M2 + M3, fmt=fmt)
     targets = [{"year": "2015", "province_code": "52", "metric": "people_lifted", "target": "1000"}]
     deliver(root, D1, "targets", targets, fmt=fmt)
+
+
+def recounty(rows: list[dict], county: str) -> list[dict]:
+    """The same rows in another county: codes and IDs get its 6-digit address code (and
+    IDs a new check character)."""
+    out = []
+    for r in rows:
+        r = dict(r)
+        for col in ("village_code", "household_id"):
+            if r.get(col):
+                r[col] = county + r[col][6:]
+        for col in ("id_number", "head_id_number"):
+            if r.get(col):
+                first17 = county + r[col][6:17]
+                r[col] = first17 + check_char(first17)
+        out.append(r)
+    return out
 
 
 # --- running and reading ------------------------------------------------------------------
@@ -299,12 +324,28 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+@pytest.fixture(scope="module")
+def registry_day1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root where the initial registration (day 1, UTF-8 CSV) has been run once."""
+    root = tmp_path_factory.mktemp("registry") / "data"
+    deliver_registry(root)
+    run(root, D1)
+    return root
+
+
+@pytest.fixture
+def after_day1(registry_day1: Path, tmp_path: Path) -> Path:
+    """A private copy of ``registry_day1`` (landing, staging, warehouse) to go on from."""
+    root = tmp_path / "data"
+    shutil.copytree(registry_day1, root)
+    return root
+
+
 # --- cases --------------------------------------------------------------------------------
 
 
-def test_identical_redelivery_on_same_date_changes_nothing(root: Path) -> None:
-    deliver_registry(root)
-    run(root, D1)
+def test_identical_redelivery_on_same_date_changes_nothing(after_day1: Path) -> None:
+    root = after_day1
     before = every_table_but_runs(root)
     assert len(before["core.households"]) == 3 and len(before["core.members"]) == 6
 
@@ -323,15 +364,13 @@ def test_identical_redelivery_on_same_date_changes_nothing(root: Path) -> None:
     assert reconciliation(root, D1, "households_520102.csv") == (3, 3, 0, 0, 0, 0, 0)
 
 
-def test_corrected_redelivery_on_same_date_replaces_earlier_version(root: Path) -> None:
-    deliver_registry(root)
-    run(root, D1)
-    assert rows(root, "SELECT net_income_yuan FROM core.households WHERE household_id = ?", [H1])[
-        0
-    ][0] == pytest.approx(4500)
+def test_corrected_redelivery_on_same_date_replaces_earlier_version(after_day1: Path) -> None:
+    root = after_day1
+    income = "SELECT net_income_yuan::VARCHAR FROM core.households WHERE household_id = ?"
+    assert rows(root, income, [H1]) == [("4500.00",)]
 
     # The county corrects H1's income in place: same file name, same updated_at, new content;
-    # and drops H3 from the file (it was sent by mistake).
+    # and drops H3 (sent by mistake) from the households file and its member from members.
     corrected = [
         {**HOUSEHOLDS[0], "net_income_yuan": "6300.00", "per_capita_income_yuan": "2100.00"},
         HOUSEHOLDS[1],
@@ -366,19 +405,23 @@ def test_corrected_redelivery_on_same_date_replaces_earlier_version(root: Path) 
     assert reconciliation(root, D1, "members_520102.csv") == (5, 5, 0, 0, 0, 0, 0)
 
 
-def test_same_file_on_a_later_date_is_duplicate(root: Path) -> None:
-    deliver_registry(root)
+def test_same_file_on_a_later_date_is_duplicate(after_day1: Path) -> None:
+    root = after_day1
     day1 = root / "landing" / D1.isoformat() / "households_520102.csv"
     (root / "landing" / D2.isoformat()).mkdir(parents=True)
     shutil.copy(day1, root / "landing" / D2.isoformat() / day1.name)
-    run(root, D1, D2)
+    run(root, D2)
 
     assert rows(
         root,
         "SELECT record_key, outcome, reason FROM audit.quarantine"
         " WHERE delivery_date = ? ORDER BY row_number",
         [D2],
-    ) == [(H1, "duplicate", "duplicate_row"), (H2, "duplicate", "duplicate_row"), (H3, "duplicate", "duplicate_row")]
+    ) == [
+        (H1, "duplicate", "duplicate_row"),
+        (H2, "duplicate", "duplicate_row"),
+        (H3, "duplicate", "duplicate_row"),
+    ]
     assert reconciliation(root, D2, "households_520102.csv") == (3, 0, 0, 3, 0, 0, 0)
     assert reconciliation(root, D1, "households_520102.csv") == (3, 3, 0, 0, 0, 0, 0)
     # Counted once: still one version per household, from day 1.
@@ -390,7 +433,7 @@ def test_same_file_on_a_later_date_is_duplicate(root: Path) -> None:
 def test_orphan_member_is_parked_until_its_household_arrives(root: Path) -> None:
     deliver_registry(root)
     # H4's head arrives on day 1, its household only on day 2.
-    orphan = {**M4[0], "updated_at": TS0}
+    orphan = M4[0]
     deliver(root, D1, "members", M1 + M2 + M3 + [orphan])
     deliver(root, D2, "households", [H4_ROW])
     deliver(root, D2, "members", [M4[1]])
@@ -417,11 +460,35 @@ def test_orphan_member_is_parked_until_its_household_arrives(root: Path) -> None
     assert rows(root, "SELECT count(*) FROM core.members WHERE household_id = ?", [H4]) == [(2,)]
 
 
-def test_late_file_is_listed_then_loaded_by_rerunning_its_date(root: Path) -> None:
-    deliver_registry(root)
-    deliver(root, D2, "households", [{**HOUSEHOLDS[0], "status": "lifted", "updated_at": TS2, "status_changed_on": "2015-03-02"}])
-    deliver(root, D3, "households", [{**HOUSEHOLDS[1], "net_income_yuan": "3600.00", "per_capita_income_yuan": "1800.00", "updated_at": TS3}])
-    run(root, D1, D2)
+def test_late_file_is_listed_then_loaded_by_rerunning_its_date(after_day1: Path) -> None:
+    root = after_day1  # day 1 has run
+    deliver(
+        root,
+        D2,
+        "households",
+        [
+            {
+                **HOUSEHOLDS[0],
+                "status": "lifted",
+                "updated_at": TS2,
+                "status_changed_on": "2015-03-02",
+            }
+        ],
+    )
+    deliver(
+        root,
+        D3,
+        "households",
+        [
+            {
+                **HOUSEHOLDS[1],
+                "net_income_yuan": "3600.00",
+                "per_capita_income_yuan": "1800.00",
+                "updated_at": TS3,
+            }
+        ],
+    )
+    run(root, D2)
 
     event = {
         "event_id": "E0001",
@@ -454,67 +521,111 @@ def test_late_file_is_listed_then_loaded_by_rerunning_its_date(root: Path) -> No
         "SELECT outcome, reason, rows FROM audit.files WHERE delivery_date = ? AND file_name = ?",
         [D1, "assistance_520102.csv"],
     ) == [("loaded", None, 1)]
-    assert rows(root, "SELECT event_id, household_id, amount_yuan::VARCHAR FROM core.assistance") == [
-        ("E0001", H1, "800.00")
-    ]
+    assert rows(
+        root, "SELECT event_id, household_id, amount_yuan::VARCHAR FROM core.assistance"
+    ) == [("E0001", H1, "800.00")]
     assert reconciliation(root, D1, "assistance_520102.csv") == (1, 1, 0, 0, 0, 0, 0)
     assert rows(root, "SELECT count(*) FROM audit.files WHERE outcome = 'late'") == [(0,)]
 
 
-CORE_COMPARED = ("core.villages", "core.households", "core.members", "core.targets")
+# One county per format, so that all four load in one run (and the UTF-8 twin in another).
+FORMATS = {  # format: (county, target year, encoding, delimiter)
+    "gbk": ("520103", 2016, "gbk", ","),
+    "bom_tsv": ("520111", 2017, "utf-8-sig", "\t"),
+    "xlsx": ("520112", 2018, None, None),
+    "parquet": ("520113", 2019, None, None),
+}
 
 
-def _core_without_file_names(root: Path) -> dict[str, list[tuple]]:
-    return {
-        t: rows(root, f"SELECT * EXCLUDE (file_name) FROM {t} ORDER BY ALL") for t in CORE_COMPARED
-    }
+def _deliver_in(root: Path, fmt: str, as_fmt: str) -> None:
+    """Format ``fmt``'s county (registry H1-H3 and a target of its own year), written as ``as_fmt``."""
+    county, year, _, _ = FORMATS[fmt]
+    for entity, rs in (
+        ("villages", VILLAGES),
+        ("households", HOUSEHOLDS),
+        ("members", M1 + M2 + M3),
+    ):
+        deliver(root, D1, entity, recounty(rs, county), fmt=as_fmt, source=county)
+    target = {"year": str(year), "province_code": "52", "metric": "people_lifted", "target": "900"}
+    deliver(root, D1, "targets", [target], fmt=as_fmt, name=f"_{fmt}")
 
 
 @pytest.fixture(scope="module")
-def utf8_csv_core(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
-    root = tmp_path_factory.mktemp("utf8") / "data"
-    deliver_registry(root, "csv")
-    run(root, D1)
-    return _core_without_file_names(root)
+def format_roots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(UTF-8 CSV root, other-formats root): the same rows, each county in its format."""
+    utf8 = tmp_path_factory.mktemp("formats_utf8") / "data"
+    other = tmp_path_factory.mktemp("formats_other") / "data"
+    for fmt in FORMATS:
+        _deliver_in(utf8, fmt, "csv")
+        _deliver_in(other, fmt, fmt)
+    run(utf8, D1)
+    run(other, D1)
+    return utf8, other
 
 
-@pytest.mark.parametrize(
-    ("fmt", "encoding", "delimiter"),
-    [
-        ("gbk", "gbk", ","),
-        ("bom_tsv", "utf-8-sig", "\t"),
-        ("xlsx", None, None),
-        ("parquet", None, None),
-    ],
-)
-def test_other_formats_load_like_utf8_csv(
-    root: Path, utf8_csv_core: dict, fmt: str, encoding: str | None, delimiter: str | None
-) -> None:
-    deliver_registry(root, fmt)
-    run(root, D1)
+def _county_slice(root: Path, county: str, year: int) -> dict[str, list[tuple]]:
+    where = {
+        "core.villages": f"starts_with(village_code, '{county}')",
+        "core.households": f"starts_with(household_id, '{county}')",
+        "core.members": f"starts_with(household_id, '{county}')",
+        "core.targets": f"year = {year}",
+    }
+    return {
+        t: rows(root, f"SELECT * EXCLUDE (file_name) FROM {t} WHERE {w} ORDER BY ALL")
+        for t, w in where.items()
+    }
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_other_formats_load_like_utf8_csv(format_roots: tuple[Path, Path], fmt: str) -> None:
+    utf8, root = format_roots
+    county, year, encoding, delimiter = FORMATS[fmt]
     ext = fmt if fmt in ("xlsx", "parquet") else "csv"
     assert rows(
         root,
         "SELECT file_name, format, encoding, delimiter, rows, outcome FROM audit.files"
-        " WHERE entity = 'households'",
-    ) == [(f"households_520102.{ext}", ext, encoding, delimiter, 3, "loaded")]
-    assert rows(root, "SELECT outcome, reason, detail FROM audit.quarantine") == []
-    got = _core_without_file_names(root)
+        " WHERE source = ? AND entity = 'households'",
+        [county],
+    ) == [(f"households_{county}.{ext}", ext, encoding, delimiter, 3, "loaded")]
+    assert (
+        rows(
+            root,
+            "SELECT file_name, outcome, reason, detail FROM audit.quarantine"
+            " WHERE file_name LIKE ? OR file_name LIKE ?",
+            [f"%_{county}.%", f"%_{fmt}.%"],
+        )
+        == []
+    )
+    got = _county_slice(root, county, year)
     assert {t: len(v) for t, v in got.items()} == {
         "core.villages": 2,
         "core.households": 3,
         "core.members": 6,
         "core.targets": 1,
     }
-    for table in CORE_COMPARED:
-        assert got[table] == utf8_csv_core[table], table
+    want = _county_slice(utf8, county, year)
+    for table in want:
+        assert got[table] == want[table], table
     # A few values spelled differently in each format, read back as the UTF-8 CSV has them.
     assert rows(
         root,
-        "SELECT attribute, main_cause, other_causes, status, sells_online, head_name"
+        "SELECT attribute, main_cause, other_causes, status, sells_online, head_name,"
+        " net_income_yuan::VARCHAR, identified_on, updated_at"
         " FROM core.households WHERE household_id = ?",
-        [H2],
-    ) == [("dibao_poor", "disability", "funds;land", "poor", False, "李娜")]
+        [county + H2[6:]],
+    ) == [
+        (
+            "dibao_poor",
+            "disability",
+            "funds;land",
+            "poor",
+            False,
+            "李娜",
+            "3000.00",
+            dt.date(2014, 6, 1),
+            dt.datetime(2015, 2, 28, 2, 0, tzinfo=dt.UTC),
+        )
+    ]
 
 
 def test_header_only_file_is_an_empty_delivery(root: Path) -> None:
@@ -541,7 +652,14 @@ def _three_days(root: Path) -> None:
         D2,
         "households",
         [
-            {**HOUSEHOLDS[0], "status": "lifted", "status_changed_on": "2015-03-02", "net_income_yuan": "9000.00", "per_capita_income_yuan": "3000.00", "updated_at": TS2},
+            {
+                **HOUSEHOLDS[0],
+                "status": "lifted",
+                "status_changed_on": "2015-03-02",
+                "net_income_yuan": "9000.00",
+                "per_capita_income_yuan": "3000.00",
+                "updated_at": TS2,
+            },
             HOUSEHOLDS[1],
             {**HOUSEHOLDS[2], "housing_safe": "maybe", "updated_at": TS2},
         ],
@@ -552,28 +670,59 @@ def _three_days(root: Path) -> None:
         D2,
         "assistance",
         [
-            {"event_id": "E0001", "household_id": H1, "village_code": None, "program": "ecommerce_store", "platform": "淘宝", "event_date": "2015-03-02", "amount_yuan": "5000", "updated_at": TS2},
+            {
+                "event_id": "E0001",
+                "household_id": H1,
+                "village_code": None,
+                "program": "ecommerce_store",
+                "platform": "淘宝",
+                "event_date": "2015-03-02",
+                "amount_yuan": "5000",
+                "updated_at": TS2,
+            },
         ],
     )
     # Day 3: H4 and its spouse arrive; an older H1 row comes late (stale); V1 is updated;
     # the 2015 target is raised.
-    deliver(root, D3, "households", [{**HOUSEHOLDS[0], "net_income_yuan": "4800.00", "per_capita_income_yuan": "1600.00", "updated_at": "2015-03-01T08:00:00"}, H4_ROW])
+    deliver(
+        root,
+        D3,
+        "households",
+        [
+            {
+                **HOUSEHOLDS[0],
+                "net_income_yuan": "4800.00",
+                "per_capita_income_yuan": "1600.00",
+                "updated_at": "2015-03-01T08:00:00",
+            },
+            H4_ROW,
+        ],
+    )
     deliver(root, D3, "members", [{**M4[1], "updated_at": TS3}])
-    deliver(root, D3, "villages", [{**VILLAGES[0], "has_ecommerce_station": "true", "updated_at": TS3}])
-    deliver(root, D3, "targets", [{"year": "2015", "province_code": "52", "metric": "people_lifted", "target": "1200"}])
+    deliver(
+        root, D3, "villages", [{**VILLAGES[0], "has_ecommerce_station": "true", "updated_at": TS3}]
+    )
+    deliver(
+        root,
+        D3,
+        "targets",
+        [{"year": "2015", "province_code": "52", "metric": "people_lifted", "target": "1200"}],
+    )
 
 
-def test_dates_in_another_order_give_the_same_warehouse(tmp_path: Path) -> None:
-    in_order, shuffled = tmp_path / "in_order", tmp_path / "shuffled"
+def test_dates_in_another_order_give_the_same_warehouse(after_day1: Path, tmp_path: Path) -> None:
+    in_order, shuffled = after_day1, tmp_path / "shuffled"  # in_order: day 1 has run
     for r in (in_order, shuffled):
         _three_days(r)
-    run(in_order, D1, D2, D3)
+    run(in_order, D2, D3)
     run(shuffled, D3, D1, D2)
 
     want = table_contents(in_order / "warehouse" / "poverty.duckdb")
     got = table_contents(shuffled / "warehouse" / "poverty.duckdb")
     assert got.keys() == want.keys()
-    assert {"audit.quarantine", "audit.reconciliation", "core.households", "core.members"} <= set(want)
+    assert {"audit.quarantine", "audit.reconciliation", "core.households", "core.members"} <= set(
+        want
+    )
     assert any(t.startswith("marts.") for t in want)
     for table in want:
         assert got[table] == want[table], table
@@ -587,7 +736,17 @@ def test_dates_in_another_order_give_the_same_warehouse(tmp_path: Path) -> None:
         ("parked", "parent_missing", 1),
         ("stale", "stale_update", 1),
     ]
-    assert rows(shuffled, "SELECT status, net_income_yuan::VARCHAR FROM core.households WHERE household_id = ?", [H1]) == [("lifted", "9000.00")]
-    assert rows(shuffled, "SELECT target FROM core.targets WHERE year = 2015 AND province_code = '52'") == [(1200,)]
-    assert rows(shuffled, "SELECT has_ecommerce_station FROM core.villages WHERE village_code = ?", [V1]) == [(True,)]
-    assert rows(shuffled, "SELECT count(*) FROM core.members WHERE household_id = ?", [H4]) == [(2,)]
+    assert rows(
+        shuffled,
+        "SELECT status, net_income_yuan::VARCHAR FROM core.households WHERE household_id = ?",
+        [H1],
+    ) == [("lifted", "9000.00")]
+    assert rows(
+        shuffled, "SELECT target FROM core.targets WHERE year = 2015 AND province_code = '52'"
+    ) == [(1200,)]
+    assert rows(
+        shuffled, "SELECT has_ecommerce_station FROM core.villages WHERE village_code = ?", [V1]
+    ) == [(True,)]
+    assert rows(shuffled, "SELECT count(*) FROM core.members WHERE household_id = ?", [H4]) == [
+        (2,)
+    ]
