@@ -4,6 +4,7 @@ reader, keyed with a secret that is generated once and kept."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import subprocess
 import sys
@@ -88,14 +89,23 @@ def test_secret_generated_once_with_owner_only_mode(
     tiny_landing: Path,
     data_root: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture,
 ) -> None:
+    # Listen on the module's own logger: whatever another test left as logging config
+    # (Airflow's structlog setup), the warning reaches this handler.
+    warnings: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("pipeline.privacy")
+    monkeypatch.setattr(logger, "disabled", False)
+    logger.addHandler(handler)
     monkeypatch.delenv("POVDB_PSEUDONYM_SECRET", raising=False)
-    run_all(RunContext.local(D1, data_root))
+    try:
+        run_all(RunContext.local(D1, data_root))
+    finally:
+        logger.removeHandler(handler)
     secret = data_root / ".pseudonym_secret"
     assert secret.exists() and (secret.stat().st_mode & 0o777) == 0o600
-    out, err = capfd.readouterr()
-    assert "no pseudonymisation secret configured" in out + err and "Back it up" in out + err
+    assert any("no pseudonymisation secret configured" in w and "Back it up" in w for w in warnings)
 
     def keys() -> list[tuple]:
         con = duckdb.connect(str(data_root / "warehouse" / "analytics.duckdb"), read_only=True)
