@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import SmtpSink
+from support import SmtpSink, free_port
 
 from pipeline import notify
 
@@ -28,9 +28,7 @@ def test_email_when_smtp_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unreachable_smtp_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
-    sink = SmtpSink()
-    port = sink.port
-    sink.close()
+    port = free_port()  # bound and released: nothing listens there
     monkeypatch.setenv("POVDB_SMTP_HOST", f"127.0.0.1:{port}")
     monkeypatch.setenv("POVDB_ALERT_EMAIL", "ops@example.org")
     assert notify.send_email("s", "b") is False
