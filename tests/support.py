@@ -43,6 +43,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def processes_of(airflow_home: Path) -> list[int]:
+    """Pids whose environment names this AIRFLOW_HOME (Airflow's workers included)."""
+    marker = f"AIRFLOW_HOME={airflow_home}".encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
 class AirflowStack:
     """Scheduler, DAG processor and API server on SQLite in a temporary AIRFLOW_HOME,
     as ops would run them. Every process is stopped (its whole process group) on exit."""
@@ -110,6 +125,14 @@ class AirflowStack:
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+        # Executor workers may sit in process groups of their own: stop whatever is left
+        # that runs on this AIRFLOW_HOME.
+        deadline = time.time() + 15
+        while (left := processes_of(self.home)) and time.time() < deadline:
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM if time.time() < deadline - 5 else signal.SIGKILL)
+            time.sleep(1)
 
     def logs(self) -> str:
         return "\n".join(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import ROOT, AirflowStack, table_contents
+from support import ROOT, AirflowStack, processes_of, table_contents
 
 from pipeline.steps import RunContext, run_all
 
@@ -95,6 +95,7 @@ def test_rest_backfill_equals_sequential_runs(tmp_path: Path) -> None:
         runs = _backfill(stack, "2015-03-01", "2015-03-01")
         assert sorted(r["state"] for r in runs) == ["success"] * 3, stack.logs()
         assert sorted(_delivery_date(r) for r in runs) == DATES
+    assert processes_of(stack.home) == [], "every process the test started is stopped"
 
     wh = backfilled / "warehouse" / "poverty.duckdb"
     con = duckdb.connect(str(wh), read_only=True)

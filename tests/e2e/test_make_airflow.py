@@ -13,24 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support import ROOT, free_port
+from support import ROOT, free_port, processes_of
 
 pytestmark = pytest.mark.airflow
-
-
-def _processes_of(home: Path) -> list[int]:
-    """Pids whose environment names this AIRFLOW_HOME."""
-    marker = f"AIRFLOW_HOME={home}".encode()
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if marker in (proc / "environ").read_bytes().split(b"\0"):
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
 
 
 def _get(url: str) -> dict:
@@ -75,6 +60,6 @@ def test_make_airflow_starts_unpaused_and_stops_cleanly(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(90)
     deadline = time.time() + 30
-    while _processes_of(home) and time.time() < deadline:
+    while processes_of(home) and time.time() < deadline:
         time.sleep(1)
-    assert _processes_of(home) == [], "every Airflow component stopped"
+    assert processes_of(home) == [], "every Airflow component stopped"
