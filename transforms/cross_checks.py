@@ -36,7 +36,7 @@ def _intervals(versions: pl.LazyFrame, entity: str, key: str) -> pl.LazyFrame:
     )
 
 
-def _current_at_own_date(iv: pl.LazyFrame) -> pl.Expr:
+def _current_at_own_date() -> pl.Expr:
     """The version is still the latest at the end of the day it took effect."""
     return pl.col("_until").is_null() | (pl.col("_until") > pl.col("effective_date"))
 
@@ -66,7 +66,7 @@ def members_as_of(pairs: pl.LazyFrame, member_versions: pl.LazyFrame) -> pl.Lazy
 
 def _head_count_once(member_versions: pl.LazyFrame) -> pl.LazyFrame:
     iv = _intervals(member_versions, "members", "id_number")
-    delivered = iv.filter(_current_at_own_date(iv)).with_columns(at=pl.col("effective_date"))
+    delivered = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
     pairs = delivered.select("household_id", "at").unique()
     bad = members_as_of(pairs, member_versions).filter(pl.col("heads") != 1)
     return delivered.join(bad, on=["household_id", "at"], how="semi").select(
@@ -113,7 +113,7 @@ def household_size_mismatch(
     household_versions: pl.LazyFrame, member_versions: pl.LazyFrame
 ) -> pl.LazyFrame:
     iv = _intervals(household_versions, "households", "household_id")
-    rows = iv.filter(_current_at_own_date(iv)).with_columns(at=pl.col("effective_date"))
+    rows = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
     counted = members_as_of(rows.select("household_id", "at").unique(), member_versions)
     return (
         rows.join(counted, on=["household_id", "at"], how="left")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib.util
 import shutil
 from decimal import Decimal
 from math import log
@@ -46,22 +47,16 @@ D1, D2, D3 = dt.date(2015, 2, 28), dt.date(2015, 3, 1), dt.date(2015, 3, 2)
 IN_ORDER = [D1, D2, D3]
 SHUFFLED = [D3, D1, D2, D2]  # out of order, and D2 run twice
 
-V1, V2, V3, V4, V5 = "520121100201", "520121100202", "520122101201", "430121102201", "430121103201"
-H = {
-    "H1": V1 + "0001",
-    "H6": V1 + "0002",
-    "H2": V2 + "0001",
-    "H7": V2 + "0002",
-    "H10": V2 + "0003",
-    "H3": V3 + "0001",
-    "H11": V3 + "0002",
-    "H4": V4 + "0001",
-    "H8": V4 + "0002",
-    "H12": V4 + "0003",
-    "H5": V5 + "0001",
-    "H9": V5 + "0002",
-    "H13": V5 + "0003",
-}
+# The fixture's own story (tests/fixtures/registry_small/generate.py) names the villages
+# and households; take them from there rather than repeating them.
+_spec = importlib.util.spec_from_file_location(
+    "registry_small", ROOT / "tests" / "fixtures" / "registry_small" / "generate.py"
+)
+assert _spec and _spec.loader
+_fixture = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixture)
+V1, V2, V3, V4, V5 = _fixture.V1, _fixture.V2, _fixture.V3, _fixture.V4, _fixture.V5
+H = dict(_fixture.HH)
 MARTS = {
     "marts.effective_targets",
     "marts.target_progress",
