@@ -6,6 +6,7 @@ povdb status     latest run, target progress and data quality
 povdb report     rebuild the HTML report from the published snapshot
 povdb shell      open the published snapshot read-only in the DuckDB CLI
 povdb demo       generate a demo landing folder and run it, date by date
+povdb bench      the pipeline against the DuckDB floor at a scale (not part of the tests)
 povdb airflow    any Airflow command, on this project's embedded configuration
 """
 
@@ -87,6 +88,7 @@ def cmd_generate(a: argparse.Namespace) -> int:
         defects=a.defects,
         answer_key=a.answer_key,
         progress=sys.stderr.isatty() or a.progress,
+        change_share=a.change_share,
     )
     print(f"Generated {summary} into {out} in {time.perf_counter() - started:.1f}s")
     return 0
@@ -227,6 +229,20 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(a: argparse.Namespace) -> int:
+    from pipeline import bench
+
+    scale = "custom" if a.households else a.scale
+    root = (a.root or settings.PROJECT_ROOT / "benchmarks" / "data" / scale).resolve()
+    doc = bench.bench(scale, root, households=a.households)
+    if a.json:
+        a.json.write_text(json.dumps(doc, indent=1) + "\n")
+    print("\n".join(bench.summary_lines(doc)))
+    if not a.no_record:
+        print(f"recorded in {bench.record(doc, 'povdb ' + ' '.join(a.argv))}")
+    return 0
+
+
 def cmd_airflow(a: argparse.Namespace) -> int:
     return airflow(a.args).returncode
 
@@ -254,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--defects", type=float, default=0.0, help="share of rows with a planted defect")
     g.add_argument("--answer-key", type=Path, help="CSV listing every planted defect")
     g.add_argument(
+        "--change-share",
+        type=float,
+        help="share of households changed on each later day (default: calibrated, ~0.001)",
+    )
+    g.add_argument(
         "--progress", action="store_true", help="show a progress bar even when not on a terminal"
     )
     g.set_defaults(fn=cmd_generate)
@@ -277,11 +298,31 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--fresh", action="store_true", help="delete the data root first")
     d.set_defaults(fn=cmd_demo)
 
+    b = sub.add_parser(
+        "bench", help="the pipeline against the DuckDB floor (initial and change delivery)"
+    )
+    b.add_argument(
+        "--scale", choices=["demo", "county", "province", "national"], default="province"
+    )
+    b.add_argument("--households", type=int, help="number of households (overrides --scale)")
+    b.add_argument(
+        "--root",
+        type=Path,
+        help="benchmark folder: deliveries are kept there and reused (default:"
+        " benchmarks/data/<scale>; its runs are deleted at each start)",
+    )
+    b.add_argument("--json", type=Path, help="write the full result to this JSON file")
+    b.add_argument(
+        "--no-record", action="store_true", help="do not append a row to benchmarks/results.md"
+    )
+    b.set_defaults(fn=cmd_bench)
+
     af = sub.add_parser("airflow", help="an Airflow command on the embedded configuration")
     af.add_argument("args", nargs=argparse.REMAINDER)
     af.set_defaults(fn=cmd_airflow)
 
     a = parser.parse_args(argv)
+    a.argv = list(sys.argv[1:] if argv is None else argv)
     return int(a.fn(a))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import faults
 from pipeline.contract import CONTRACT
 from pipeline.readers import FileHeld, iter_delivery_file
 from transforms.typing import type_rows
@@ -76,6 +77,7 @@ def ingest_file(
                 out = stg_dir / f"{name}.{part:05d}.parquet"
                 typed.with_columns(lineage).write_parquet(out)
                 written.append(out)
+                faults.checkpoint("ingest.part_written")
             if held.height:
                 rejects_dir.mkdir(parents=True, exist_ok=True)
                 keys = frame.select("_row_number", _raw_key(frame, entity).alias("record_key"))

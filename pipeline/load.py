@@ -9,6 +9,7 @@ check rolls everything back and fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import notify, privacy
+from pipeline import faults, notify, privacy
+from pipeline.build import parts as transform_parts
 from pipeline.contract import ENTITIES
 from pipeline.settings import Paths
 from warehouse.loader import build_marts, connect, load_reference, migrate, post_load_checks
@@ -85,7 +87,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _replace(con: duckdb.DuckDBPyConnection, table: str, parquet: Path) -> int:
+def _replace(con: duckdb.DuckDBPyConnection, table: str, parquet: str) -> int:
     cols = ", ".join(f'"{c}"' for c in _columns(con, table))
     con.execute(f"DELETE FROM {table}")
     con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM read_parquet('{parquet}')")
@@ -145,7 +147,7 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
         parts.append(
             f"SELECT '{entity}' AS entity, _delivery_date, _file_name, _row_number, record_key,"
             f" outcome, reason, NULL::VARCHAR AS detail, effective_date"
-            f" FROM read_parquet('{transform_dir / f'{entity}_outcomes.parquet'}')"
+            f" FROM read_parquet('{transform_parts(transform_dir, f'{entity}_outcomes')}')"
         )
     con.execute("CREATE OR REPLACE TEMP TABLE row_outcomes AS " + " UNION ALL ".join(parts))
 
@@ -157,7 +159,7 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
     ]
     warn_parts.append(
         "SELECT entity, _delivery_date, _file_name, _row_number, record_key, reason, detail"
-        f" FROM read_parquet('{transform_dir / 'cross_warnings.parquet'}')"
+        f" FROM read_parquet('{transform_parts(transform_dir, 'cross_warnings')}')"
     )
     # One row per warned delivered row: its first reason, every finding in the detail.
     con.execute(
@@ -230,20 +232,23 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
 
 
 def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> int:
-    new_ids = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT s.id FROM (" + " UNION ALL ".join(PERSON_ID_SOURCES) + ") s"
-            " ANTI JOIN core.person_keys k ON k.id_number = s.id WHERE s.id IS NOT NULL"
-        ).fetchall()
-    ]
-    if not new_ids:
-        return 0
-    secret = privacy.load_secret(secret_file)
-    con.executemany(
-        "INSERT INTO core.person_keys VALUES (?, ?)", privacy.person_keys(secret, new_ids)
+    """Keys for every person ID not keyed yet, hashed inside DuckDB."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE new_person_ids AS SELECT DISTINCT s.id FROM ("
+        + " UNION ALL ".join(PERSON_ID_SOURCES)
+        + ") s ANTI JOIN core.person_keys k ON k.id_number = s.id WHERE s.id IS NOT NULL"
     )
-    return len(new_ids)
+    new = con.execute("SELECT count(*) FROM new_person_ids").fetchone()[0]  # type: ignore[index]
+    if new:
+        secret = privacy.load_secret(secret_file)
+        con.execute(
+            "INSERT INTO core.person_keys SELECT id, "
+            + privacy.person_key_sql("id")
+            + " FROM new_person_ids",
+            privacy.person_key_params(secret),
+        )
+    con.execute("DROP TABLE new_person_ids")
+    return int(new)
 
 
 def load_run(
@@ -265,14 +270,16 @@ def load_run(
         load_reference(con)
         counts: dict[str, int] = {}
         for entity, (table, hist_table) in CORE_TABLES.items():
-            counts[table] = _replace(con, table, transform_dir / f"{entity}_current.parquet")
+            counts[table] = _replace(
+                con, table, transform_parts(transform_dir, f"{entity}_current")
+            )
             if hist_table:
                 counts[hist_table] = _replace(
-                    con, hist_table, transform_dir / f"{entity}_history.parquet"
+                    con, hist_table, transform_parts(transform_dir, f"{entity}_history")
                 )
         for table in ("status_events", "exit_checks"):
             counts[f"core.{table}"] = _replace(
-                con, f"core.{table}", transform_dir / f"{table}.parquet"
+                con, f"core.{table}", transform_parts(transform_dir, table)
             )
         counts["new_person_keys"] = _update_person_keys(con, paths.secret)
 
@@ -374,12 +381,17 @@ def load_run(
                 "post-load checks failed, nothing was loaded: "
                 + ", ".join(f"{c.name} ({c.failed} rows)" for c in failing)
             )
+        faults.checkpoint("load.before_commit")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # A failed COMMIT (disk full) has already ended the transaction: the error worth
+        # reporting is the original one, not that there is nothing left to roll back.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
     finally:
         con.close()
+    faults.checkpoint("load.committed")
     notify.alert_held(summary)
     return summary
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import privacy
+from pipeline import faults, privacy
 from pipeline.settings import Paths
 
 STORAGE_VERSION = "v1.0.0"
@@ -127,7 +127,10 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
 def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> dict:
     target = paths.analytics
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    # Left-overs of a publish that died (killed, disk full): only the run holding the
+    # data-root lock publishes, so none of them is in use.
+    for stale in target.parent.glob(f".{target.name}.*.tmp*"):
+        stale.unlink(missing_ok=True)
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
@@ -141,19 +144,24 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
 
         # Keys for persons named in the quarantine whose ID never made it into core
         # (held rows): hashed here, kept nowhere.
-        raw = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT q.record_key FROM wh.audit.quarantine q"
-                " ANTI JOIN wh.core.person_keys k ON k.id_number = q.record_key"
-                " WHERE q.entity = 'members' AND q.record_key IS NOT NULL"
-            ).fetchall()
-        ]
-        secret = privacy.load_secret(paths.secret) if raw else b""
-        con.execute("CREATE TEMP TABLE quarantine_keys (id_number VARCHAR, person_key VARCHAR)")
-        if raw:
-            con.executemany(
-                "INSERT INTO quarantine_keys VALUES (?, ?)", privacy.person_keys(secret, raw)
+        con.execute(
+            "CREATE TEMP TABLE quarantine_keys AS SELECT DISTINCT q.record_key AS id_number"
+            " FROM wh.audit.quarantine q"
+            " ANTI JOIN wh.core.person_keys k ON k.id_number = q.record_key"
+            " WHERE q.entity = 'members' AND q.record_key IS NOT NULL"
+        )
+        if con.execute("SELECT count(*) FROM quarantine_keys").fetchone()[0]:  # type: ignore[index]
+            secret = privacy.load_secret(paths.secret)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE quarantine_keys AS SELECT id_number, "
+                + privacy.person_key_sql("id_number")
+                + " AS person_key FROM quarantine_keys",
+                privacy.person_key_params(secret),
+            )
+        else:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE quarantine_keys"
+                " (id_number VARCHAR, person_key VARCHAR)"
             )
         con.execute(
             "INSERT INTO quarantine_keys SELECT id_number, person_key FROM wh.core.person_keys"
@@ -201,12 +209,15 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
     except BaseException:
         con.close()
         tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
         raise
     con.close()
     _fsync(tmp)
     os.chmod(tmp, 0o644)
+    faults.checkpoint("publish.before_swap")
     os.replace(tmp, target)
     _fsync(target.parent)
+    faults.checkpoint("publish.swapped")
     return {"snapshot": str(target), "as_of_date": str(as_of), "tables": tables}
 
 

@@ -15,8 +15,11 @@ Staging layout (all partitioned by entity and delivery date, replaced when D re-
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
+import os
+import re
 import shutil
 import time
 from collections.abc import Mapping
@@ -84,8 +87,137 @@ class RunContext:
         return self.paths.staging / folder / f"delivery_date={self.d}"
 
 
+class ResourceFault(RuntimeError):
+    """The file system refused the pipeline a write or a read: disk full, permission
+    denied, read-only. Not the data's fault and not transient: an operator must act."""
+
+
+class StagingNotLoaded(RuntimeError):
+    """Staging of another delivery date was rewritten by a run whose load never committed."""
+
+
+# (errno, the words of the message when the error carries no errno, the problem, what to do)
+_FS_FAULTS = (
+    (errno.ENOSPC, "no space left on device", "the disk is full", "free space on that disk"),
+    (
+        errno.EDQUOT,
+        "disk quota exceeded",
+        "the disk quota is exceeded",
+        "free space or raise the quota",
+    ),
+    (errno.EROFS, "read-only file system", "the file system is read-only", "remount it read-write"),
+    (
+        errno.EACCES,
+        "permission denied",
+        "permission denied",
+        "give the user running the pipeline ({user}) read and write access to the data root",
+    ),
+    (
+        errno.EPERM,
+        "operation not permitted",
+        "operation not permitted",
+        "give the user running the pipeline ({user}) ownership of the data root",
+    ),
+)
+NEARLY_FULL = 1 << 20  # bytes: a file system with less space left is full for a run
+# What a step that failed leaves behind (every step before publish commits nothing).
+_NOTHING_CHANGED = (
+    "Nothing was loaded or published: the warehouse and analytics.duckdb are as they were."
+)
+_LEFT_AS_IS = {
+    "publish": "The warehouse is loaded; analytics.duckdb is still the previous snapshot.",
+    "report": "The warehouse and analytics.duckdb are up to date; only the report is missing.",
+}
+
+
+def _fault_path(ctx: RunContext, step: str) -> Path:
+    """Where a step writes, for an error that does not name its file."""
+    where = {
+        "ingest": ctx.paths.staging,
+        "validate": ctx.paths.staging,
+        "transform": ctx.run_dir,
+        "load": ctx.paths.warehouse,
+        "publish": ctx.paths.analytics,
+        "report": ctx.paths.reports,
+    }
+    return where.get(step, ctx.paths.home)
+
+
+def resource_fault(step: str, ctx: RunContext, exc: BaseException) -> ResourceFault | None:
+    """A clear, non-transient error for a full disk or a refused access, naming the path
+    and what to do; None when ``exc`` (or what caused it) is something else."""
+    if isinstance(exc, ResourceFault):
+        return exc
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    for err in seen:
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        for code, words, problem, todo in _FS_FAULTS:
+            if not (isinstance(err, OSError) and err.errno == code) and words not in text.lower():
+                continue
+            quoted = re.search(r"[\"'](/[^\"']+)[\"']", text)
+            path = (
+                (err.filename if isinstance(err, OSError) else None)
+                or (quoted and quoted[1])
+                or _fault_path(ctx, step)
+            )
+            left = _LEFT_AS_IS.get(step, _NOTHING_CHANGED)
+            return ResourceFault(
+                f"{step} failed for delivery date {ctx.d}: {problem} at {path} ({text})."
+                f" {left} To do: {todo.format(user=_user())}, then re-run {ctx.d}."
+            )
+    # Some writers lose the errno on the way (Polars may report a full disk as a
+    # malformed Parquet file): a disk with next to no space left explains the error.
+    for folder in (_fault_path(ctx, step), ctx.paths.home):
+        probe = folder if folder.is_dir() else folder.parent
+        try:
+            st = os.statvfs(probe)
+        except OSError:
+            continue
+        if st.f_bavail * st.f_frsize < NEARLY_FULL:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return ResourceFault(
+                f"{step} failed for delivery date {ctx.d}: the disk is full at {probe}"
+                f" ({st.f_bavail * st.f_frsize} bytes free; the step failed with: {text})."
+                f" {_LEFT_AS_IS.get(step, _NOTHING_CHANGED)} To do: free space on that disk,"
+                f" then re-run {ctx.d}."
+            )
+    return None
+
+
+def _user() -> str:
+    import pwd
+
+    try:
+        return f"{pwd.getpwuid(os.getuid()).pw_name}, uid {os.getuid()}"
+    except KeyError:
+        return f"uid {os.getuid()}"
+
+
+def _clear_fs_errors(fn):
+    """Turn a full disk or a refused access into a ResourceFault that says what to do."""
+
+    def wrapper(ctx: RunContext, *args: Any) -> Any:
+        try:
+            return fn(ctx, *args)
+        except Exception as exc:
+            fault = resource_fault(fn.__name__, ctx, exc)
+            if fault is None or fault is exc:
+                raise
+            log.error("%s", fault)
+            raise fault from exc
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
 def _timed(fn):
-    """Log the step's duration and keep the data-root lock fresh while it runs."""
+    """Log the step's duration and keep the data-root lock fresh while it runs; a full
+    disk or a refused access becomes a ResourceFault."""
 
     def wrapper(ctx: RunContext, *args: Any) -> Any:
         started = time.perf_counter()
@@ -99,18 +231,86 @@ def _timed(fn):
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
-    return wrapper
+    return _clear_fs_errors(wrapper)
+
+
+# --- staging that the warehouse does not hold yet ------------------------------------
+#
+# Ingest and validate rewrite staging of D before the load of D commits; the transform of
+# any date reads the staging of every date. A run that dies or fails in between leaves
+# staging of D that the warehouse never loaded (half written, or whole but absent from
+# audit.files), and another date's run must not build on it. A marker names the run that
+# rewrites staging of D, from its first ingest until its load has committed; a run refuses
+# to rewrite staging or transform while another date's marker is there.
+
+
+def _unloaded_marker(ctx: RunContext, d: str | None = None) -> Path:
+    return ctx.paths.staging / "_unloaded" / (d or ctx.d)
+
+
+def _mark_unloaded(ctx: RunContext) -> None:
+    """Before the run rewrites staging of D: refuse if another date waits for its load
+    (so that a refused run leaves no marker of its own), then mark D."""
+    _check_staging_loaded(ctx)
+    marker = _unloaded_marker(ctx)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    started = ctx.read("run.json")["started_at"]
+    marker.write_text(json.dumps({"run_id": ctx.run_id, "started_at": started}))
+
+
+def _check_staging_loaded(ctx: RunContext) -> None:
+    """Fail when staging of another date was rewritten by a run whose load did not commit."""
+    folder = ctx.paths.staging / "_unloaded"
+    markers = sorted(p for p in folder.iterdir() if p.name != ctx.d) if folder.is_dir() else []
+    if not markers:
+        return
+    loaded: set[tuple[str, str, dt.datetime]] = set()
+    if ctx.paths.warehouse.exists():
+        from warehouse.loader import connect
+
+        con = connect(ctx.paths.warehouse, read_only=True)
+        try:
+            if con.execute(
+                "SELECT count(*) FROM duckdb_tables()"
+                " WHERE schema_name = 'audit' AND table_name = 'runs'"
+            ).fetchone()[0]:  # type: ignore[index]
+                for run_id, d, started in con.execute(
+                    "SELECT run_id, delivery_date, started_at FROM audit.runs WHERE state = 'success'"
+                ).fetchall():
+                    loaded.add((run_id, d.isoformat(), started))
+        finally:
+            con.close()
+    pending = []
+    for marker in markers:
+        try:
+            doc = json.loads(marker.read_text())
+            key = (doc["run_id"], marker.name, dt.datetime.fromisoformat(doc["started_at"]))
+        except (ValueError, KeyError, TypeError):
+            key = None  # written by a run that died while writing it
+        if key in loaded:
+            marker.unlink()  # its load committed; the run died before it could say so
+        else:
+            pending.append(marker.name)
+    if pending:
+        dates = ", ".join(pending)
+        raise StagingNotLoaded(
+            f"staging of delivery date(s) {dates} was rewritten by a run that did not load it"
+            f" (it failed or was killed before its load committed); transforming now would mix"
+            f" it into the warehouse. Nothing was changed. Re-run {dates} first, then {ctx.d}."
+        )
 
 
 # --- lock -------------------------------------------------------------------------------
 
 
+@_clear_fs_errors
 def acquire_lock(ctx: RunContext) -> bool:
     """Take the data-root lock for this run; False (poke again later) while another run holds it."""
     ctx.paths.ensure()
     if not lock.try_acquire(ctx.paths.lock, ctx.run_id):
-        holder = lock.read_lease(ctx.paths.lock) or {}
-        log.info("data root %s is locked by %s; waiting", ctx.paths.home, holder.get("owner"))
+        log.info(
+            "data root %s is locked by %s; waiting", ctx.paths.home, lock.describe(ctx.paths.lock)
+        )
         return False
     if ctx.run_dir.exists():
         shutil.rmtree(ctx.run_dir)
@@ -119,6 +319,7 @@ def acquire_lock(ctx: RunContext) -> bool:
     return True
 
 
+@_clear_fs_errors
 def release_lock(ctx: RunContext) -> bool:
     return lock.release(ctx.paths.lock, ctx.run_id)
 
@@ -176,6 +377,7 @@ def ingest(ctx: RunContext, entity: str) -> dict:
     """Read and type every pending file of one entity into staging; hold what cannot be typed."""
     from pipeline.ingest import ingest_file
 
+    _mark_unloaded(ctx)
     for layer in ("stg", "rejects", "warnings"):
         shutil.rmtree(ctx.partition(layer, entity), ignore_errors=True)
     ledger = ctx.read("discover.json")["files"]
@@ -214,6 +416,7 @@ def validate(ctx: RunContext, entity: str) -> dict:
     from pipeline.quality import apply_validation
 
     ingested = ctx.read(f"ingest_{entity}.json")
+    _mark_unloaded(ctx)
     summary = apply_validation(
         entity=entity,
         delivery_date=ctx.delivery_date,
@@ -235,6 +438,7 @@ def transform(ctx: RunContext) -> dict:
     """Key semantics, current state, history and status events over all accepted deliveries."""
     from pipeline.build import build_core
 
+    _check_staging_loaded(ctx)
     out = ctx.run_dir / "transform"
     shutil.rmtree(out, ignore_errors=True)
     counts = build_core(ctx.paths.staging, out)
@@ -265,6 +469,7 @@ def load(ctx: RunContext) -> dict:
         transform_dir=ctx.run_dir / "transform",
     )
     ctx.write("load.json", summary)
+    _unloaded_marker(ctx).unlink(missing_ok=True)  # the warehouse now holds staging of D
     return summary
 
 
@@ -338,23 +543,33 @@ def run_task(step: str, context: Mapping[str, Any], *args: Any) -> Any:
     except Exception as exc:
         if is_transient(exc):
             raise
+        if isinstance(exc, ResourceFault | StagingNotLoaded):
+            raise AirflowFailException(str(exc)) from exc
         raise AirflowFailException(f"{step} failed for delivery date {ctx.d}: {exc!r}") from exc
 
 
 def run_all(ctx: RunContext) -> dict:
     """Every step in order, outside Airflow (tests and benchmarks call stages this way)."""
     if not acquire_lock(ctx):
-        raise lock.LockLost(f"data root {ctx.paths.home} is locked by another run")
+        raise lock.LockLost(
+            f"data root {ctx.paths.home} is locked by {lock.describe(ctx.paths.lock)}:"
+            " another run is working on it; nothing was done. Run again once it has finished."
+            f" A run that died is taken over at once when it died in a step on this host,"
+            f" else once its heartbeat is {lock.STALE_AFTER} old (docs/runbook.md)."
+        )
     try:
-        out: dict[str, Any] = {"discover": discover(ctx)}
-        for e in ENTITIES:
-            out[f"ingest_{e}"] = ingest(ctx, e)
-        for e in ENTITIES:
-            out[f"validate_{e}"] = validate(ctx, e)
-        out["transform"] = transform(ctx)
-        out["load"] = load(ctx)
-        out["publish"] = publish(ctx)
-        out["report"] = report(ctx)
+        # The whole run counts as working: if this process dies between two steps, the
+        # next run takes the lock over at once too.
+        with lock.held(ctx.paths.lock, ctx.run_id):
+            out: dict[str, Any] = {"discover": discover(ctx)}
+            for e in ENTITIES:
+                out[f"ingest_{e}"] = ingest(ctx, e)
+            for e in ENTITIES:
+                out[f"validate_{e}"] = validate(ctx, e)
+            out["transform"] = transform(ctx)
+            out["load"] = load(ctx)
+            out["publish"] = publish(ctx)
+            out["report"] = report(ctx)
         return out
     finally:
         release_lock(ctx)

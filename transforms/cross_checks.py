@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.semantics import next_in_key
 from transforms.state import version_order
 
 ROW = ["_delivery_date", "_file_name", "_row_number"]
@@ -32,7 +33,7 @@ FINDING_COLUMNS = [*ROW, "record_key", "reason", "detail"]
 def _intervals(versions: pl.LazyFrame, entity: str, key: str) -> pl.LazyFrame:
     """Each version with the delivery date from which the next version replaces it."""
     return versions.sort([key, *version_order(entity)]).with_columns(
-        _until=pl.col("effective_date").shift(-1).over(key)
+        _until=next_in_key(pl.col("effective_date"), [key])
     )
 
 
@@ -64,9 +65,11 @@ def members_as_of(pairs: pl.LazyFrame, member_versions: pl.LazyFrame) -> pl.Lazy
     )
 
 
-def _head_count_once(member_versions: pl.LazyFrame) -> pl.LazyFrame:
+def _head_count_once(member_versions: pl.LazyFrame, judged: pl.Expr) -> pl.LazyFrame:
     iv = _intervals(member_versions, "members", "id_number")
-    delivered = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
+    delivered = iv.filter(_current_at_own_date() & judged).with_columns(
+        at=pl.col("effective_date")
+    )
     pairs = delivered.select("household_id", "at").unique()
     bad = members_as_of(pairs, member_versions).filter(pl.col("heads") != 1)
     return delivered.join(bad, on=["household_id", "at"], how="semi").select(
@@ -77,8 +80,13 @@ def _head_count_once(member_versions: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def household_head_count(member_versions: pl.LazyFrame) -> pl.DataFrame:
+def household_head_count(
+    member_versions: pl.LazyFrame, judged: pl.Expr | None = None
+) -> pl.DataFrame:
     """Member rows to hold because their household, as of their date, has no single head.
+
+    ``judged`` limits the rows judged (and so the households looked at) to those it
+    selects; the other versions still count as members of the households judged.
 
     A held row does not count towards the state of later dates, so violations are settled
     in date order: hold the earliest date's offending rows, then look again at the
@@ -90,7 +98,7 @@ def household_head_count(member_versions: pl.LazyFrame) -> pl.DataFrame:
     scope = member_versions
     while True:
         remaining = scope.join(held.lazy().select(ROW), on=ROW, how="anti")
-        found = _head_count_once(remaining).collect()
+        found = _head_count_once(remaining, pl.lit(True) if judged is None else judged).collect()
         if found.height == 0:
             return held.sort(ROW)
         first = found.filter(pl.col("_delivery_date") == pl.col("_delivery_date").min())
@@ -133,8 +141,11 @@ def return_without_exit(household_versions: pl.LazyFrame) -> pl.LazyFrame:
     lifted_before = (
         (pl.col("status") == "lifted").cast(pl.Int8).cum_max().shift(1).over("household_id")
     )
+    # Only households with a returned version can break the rule.
+    returned = household_versions.filter(pl.col("status") == "returned").select("household_id")
     return (
-        household_versions.sort(["household_id", *version_order("households")])
+        household_versions.join(returned.unique(), on="household_id", how="semi")
+        .sort(["household_id", *version_order("households")])
         .filter((pl.col("status") == "returned") & (lifted_before.fill_null(0) == 0))
         .select(
             *ROW,

@@ -36,6 +36,38 @@ def record_key(entity: str) -> pl.Expr:
     return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="|")
 
 
+def _row_index() -> pl.Expr:
+    return pl.int_range(pl.len(), dtype=pl.Int64)
+
+
+def same_key_as_previous(key: list[str]) -> pl.Expr:
+    """On a frame sorted by ``key``: the row continues the key of the row before it.
+
+    Window functions (``over``) build a hash table of every key; on sorted frames the
+    same groups are the runs of equal keys, which these shifts find in one pass.
+    """
+    same = [pl.col(k).eq_missing(pl.col(k).shift(1)) for k in key]
+    return pl.all_horizontal(same) & (_row_index() > 0)
+
+
+def same_key_as_next(key: list[str]) -> pl.Expr:
+    """On a frame sorted by ``key``: the row after this one has the same key."""
+    same = [pl.col(k).eq_missing(pl.col(k).shift(-1)) for k in key]
+    return pl.all_horizontal(same) & (_row_index() < pl.len() - 1)
+
+
+def next_in_key(value: pl.Expr, key: list[str]) -> pl.Expr:
+    """On a frame sorted by ``key``: ``value`` of the next row of the same key, else null
+    (``value.shift(-1).over(key)``)."""
+    return pl.when(same_key_as_next(key)).then(value.shift(-1))
+
+
+def previous_in_key(value: pl.Expr, key: list[str]) -> pl.Expr:
+    """On a frame sorted by ``key``: ``value`` of the row before of the same key, else null
+    (``value.shift(1).over(key)``)."""
+    return pl.when(same_key_as_previous(key)).then(value.shift(1))
+
+
 def content_columns(entity: str) -> list[str]:
     return list(CONTRACT[entity].column_names)
 
@@ -55,11 +87,18 @@ def classify(
     content = content_columns(entity)
     order = ["updated_at", *ARRIVAL] if spec.has_updated_at else list(ARRIVAL)
 
-    df = (
-        rows.with_columns(record_key=record_key(entity))
-        .sort([*key, *ARRIVAL])
-        .with_columns(_ord=pl.int_range(pl.len()))
+    df = rows.with_columns(record_key=record_key(entity)).sort([*key, *ARRIVAL])
+    # Most keys have one candidate row: it is neither stale, nor a duplicate, nor a
+    # conflict. Only keys with several rows go through the window rules below.
+    df = df.with_columns(_multi=same_key_as_previous(key) | same_key_as_next(key))
+    single = df.filter(~pl.col("_multi")).with_columns(
+        _ord=pl.lit(0, dtype=pl.Int64),
+        _stale=pl.lit(False),
+        _conflict=pl.lit(False),
+        _first=pl.lit(True),
+        _two_homes=pl.lit(False),
     )
+    df = df.filter(pl.col("_multi")).with_columns(_ord=_row_index())
 
     # Stale: an earlier-arriving row of the same key carries a later updated_at.
     if spec.has_updated_at:
@@ -83,6 +122,7 @@ def classify(
         df = df.with_columns(_two_homes=live & (homes > 1))
     else:
         df = df.with_columns(_two_homes=pl.lit(False))
+    df = pl.concat([single, df.select(single.collect_schema().names())])
 
     if parent_first_seen is not None:
         parent_col = PARENTS[entity][1]
@@ -131,8 +171,10 @@ def classify(
     )
     return (
         df.with_columns(outcome=outcome, reason=reason, effective_date=effective)
-        .drop("_ord", "_stale", "_conflict", "_first", "_two_homes", "_parent_first")
-        .sort(order)
+        .drop("_multi", "_ord", "_stale", "_conflict", "_first", "_two_homes", "_parent_first")
+        # By key, then version order: what history, current state and intervals sort by,
+        # so their sorts find the rows already in place.
+        .sort([*key, *order])
     )
 
 

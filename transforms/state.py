@@ -9,7 +9,13 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.contract import CONTRACT
-from transforms.semantics import ARRIVAL
+from transforms.semantics import (
+    ARRIVAL,
+    next_in_key,
+    previous_in_key,
+    same_key_as_next,
+    same_key_as_previous,
+)
 
 EXIT_STATUSES = ("lifted", "returned", "removed")
 
@@ -31,13 +37,12 @@ def history(versions: pl.LazyFrame, entity: str) -> pl.LazyFrame:
         valid_from = pl.col("updated_at")
     else:
         valid_from = pl.col("_delivery_date").cast(pl.Datetime("us", "UTC"))
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    first_row = pl.when(~same_key_as_previous(key)).then(row).forward_fill()
     return (
         versions.sort([*key, *order])
-        .with_columns(
-            valid_from=valid_from,
-            version=pl.int_range(1, pl.len() + 1).over(key).cast(pl.Int32),
-        )
-        .with_columns(valid_to=pl.col("valid_from").shift(-1).over(key))
+        .with_columns(valid_from=valid_from, version=(row - first_row + 1).cast(pl.Int32))
+        .with_columns(valid_to=next_in_key(pl.col("valid_from"), key))
         .with_columns(is_current=pl.col("valid_to").is_null())
     )
 
@@ -45,12 +50,7 @@ def history(versions: pl.LazyFrame, entity: str) -> pl.LazyFrame:
 def current(versions: pl.LazyFrame, entity: str) -> pl.LazyFrame:
     """The last version of each key."""
     key = list(CONTRACT[entity].key)
-    return (
-        versions.sort([*key, *version_order(entity)])
-        .group_by(key, maintain_order=True)
-        .last()
-        .sort(key)
-    )
+    return versions.sort([*key, *version_order(entity)]).filter(~same_key_as_next(key))
 
 
 def status_events(household_versions: pl.LazyFrame) -> pl.LazyFrame:
@@ -60,7 +60,7 @@ def status_events(household_versions: pl.LazyFrame) -> pl.LazyFrame:
     household's first version or the previous version had another status. A lifted ->
     poor transition is a return too, flagged as a correction of the exit.
     """
-    prev = pl.col("status").shift(1).over("household_id")
+    prev = previous_in_key(pl.col("status"), ["household_id"])
     changed = prev.is_null() | (prev != pl.col("status"))
     into_exit = pl.col("status").is_in(list(EXIT_STATUSES))
     correction = (prev == "lifted") & (pl.col("status") == "poor")

@@ -25,7 +25,9 @@ cells, parquet; booleans, dates and timestamps in the accepted spellings);
 and ``answer_key`` receives one line per planted row (or file):
 ``delivery_date,file_name,entity,row_number,record_key,defect,expected_outcome`` where
 ``defect`` is a code of :mod:`pipeline.reasons` and ``expected_outcome`` its outcome.
-Every planted row carries exactly one defect; every other row is clean. The same
+``change_share=S`` raises income re-assessments so that about S of the households change
+on each later day (benchmarks ask for 0.005); by default the calibrated rates change about
+0.1 % a day. Every planted row carries exactly one defect; every other row is clean. The same
 arguments always give the same bytes.
 """
 
@@ -90,6 +92,7 @@ def generate(
     defects: float = 0.0,
     answer_key: Path | None = None,
     progress: bool = False,
+    change_share: float | None = None,
 ) -> GenerateSummary:
     """Write a synthetic landing tree under ``out`` (see the module docstring)."""
     t0 = time.monotonic()
@@ -99,6 +102,8 @@ def generate(
         raise ValueError(f"formats must be 'mixed' or 'csv', got {formats!r}")
     if not 0.0 <= defects < 0.5:
         raise ValueError("defects is a rate in [0, 0.5)")
+    if change_share is not None and not 0.0 < change_share < 0.5:
+        raise ValueError("change_share is a daily share of households in (0, 0.5)")
     if households is not None and households < 1:
         raise ValueError("households must be >= 1")
     out = Path(out)
@@ -112,6 +117,7 @@ def generate(
         formats=formats,
         defects=defects,
         progress=progress,
+        change_share=change_share,
     )
     planter = None
     if defects > 0:

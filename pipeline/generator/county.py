@@ -76,6 +76,9 @@ BIRTH_RATE = 0.012
 DEATH_RATE = 0.007
 MOVE_RATE = 0.015
 INCOME_UPDATE_RATE = 0.15
+# Households changed a year by flows other than income re-assessments (exits, returns,
+# removals, member events), about what the calibrated rates give in the first years.
+OTHER_FLOWS = 0.25
 HOUSEHOLD_AID_RATE = 0.3
 VILLAGE_AID_RATE = 0.4
 POOR_VILLAGE_SHARE_OF_HOUSEHOLDS = 0.62
@@ -128,8 +131,22 @@ class DayChanges:
 
 
 class County:
-    def __init__(self, spec: CountySpec, ref: Reference, seed: int, start: dt.date):
+    def __init__(
+        self,
+        spec: CountySpec,
+        ref: Reference,
+        seed: int,
+        start: dt.date,
+        change_share: float | None = None,
+    ):
         self.spec = spec
+        # Income re-assessments are the free flow: a requested daily change share raises
+        # their yearly rate by what the other flows do not already change.
+        self.income_rate = (
+            INCOME_UPDATE_RATE
+            if change_share is None
+            else max(INCOME_UPDATE_RATE, change_share * YEAR_DAYS - OTHER_FLOWS)
+        )
         self.ref = ref
         self.seed = seed
         self.day0 = day_number(start)
@@ -597,7 +614,7 @@ class County:
             ht["pc"][resized] = per_capita(ht["net"][resized], new_size)
 
         # Income re-assessments.
-        upd = pick(status != REMOVED, INCOME_UPDATE_RATE)
+        upd = pick(status != REMOVED, self.income_rate)
         if len(upd):
             years = np.maximum(
                 ht["income_year"][upd].astype(np.int64),

@@ -65,6 +65,7 @@ class RunConfig:
     formats: str
     defects: float
     progress: bool
+    change_share: float | None = None
 
 
 class Progress:
@@ -296,7 +297,7 @@ def run(cfg: RunConfig, ref: Reference, geo: Geography, planter=None) -> tuple[W
 
     bar = Progress(len(geo.counties), cfg.progress)
     for spec in geo.counties:
-        county = County(spec, ref, cfg.seed, cfg.start)
+        county = County(spec, ref, cfg.seed, cfg.start, cfg.change_share)
         styles = {e: style_for(spec.index, e, cfg.seed, cfg.formats) for e in ENTITIES}
         columns = {e: column_order(e, styles[e], cfg.seed, spec.index) for e in ENTITIES}
         for d, date in enumerate(dates):

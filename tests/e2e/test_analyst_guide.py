@@ -3,27 +3,14 @@ and returns at least one row: the guide cannot drift from the tables it describe
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import duckdb
 import pytest
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "analyst_guide.md"
-SQL_BLOCK = re.compile(r"^```sql\n(.*?)^```", re.MULTILINE | re.DOTALL)
+from pipeline.bench import guide_queries
 
-
-def sql_examples(text: str) -> list[tuple[str, str]]:
-    """(question, sql) for every ```sql block: the question is the heading above it."""
-    examples = []
-    for match in SQL_BLOCK.finditer(text):
-        before = text[: match.start()].splitlines()
-        heading = next((line for line in reversed(before) if line.startswith("#")), "")
-        examples.append((heading.lstrip("#").strip(), match.group(1)))
-    return examples
-
-
-EXAMPLES = sql_examples(GUIDE.read_text(encoding="utf-8"))
+EXAMPLES = guide_queries()
 
 
 def test_the_guide_has_at_least_ten_worked_examples_each_under_a_question() -> None:
