@@ -11,55 +11,14 @@ high-water mark is reset before each stage through /proc/self/clear_refs).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 from pipeline import steps
+from pipeline.bench import machine, peak_mb, reset_peak
 from pipeline.contract import ENTITIES
-
-
-def _reset_peak() -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def machine() -> dict:
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    mem_kb = next(
-        int(ln.split()[1])
-        for ln in Path("/proc/meminfo").read_text().splitlines()
-        if ln.startswith("MemTotal")
-    )
-    import duckdb
-    import polars
-
-    return {
-        "cpus": os.cpu_count(),
-        "cpu": cpu,
-        "ram_gb": round(mem_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "polars": polars.__version__,
-        "duckdb": duckdb.__version__,
-    }
 
 
 def main() -> None:
@@ -80,7 +39,7 @@ def main() -> None:
         for stage in a.stages.split(","):
             per_entity = stage in ("ingest", "validate")
             for entity in ENTITIES if per_entity else [None]:
-                _reset_peak()
+                reset_peak()
                 started = time.perf_counter()
                 out = (
                     getattr(steps, stage)(ctx, entity) if per_entity else getattr(steps, stage)(ctx)
@@ -94,7 +53,7 @@ def main() -> None:
                     "seconds": round(seconds, 1),
                     "rows": rows,
                     "rows_per_s": round(rows / seconds) if rows else None,
-                    "peak_rss_mb": round(_peak_mb()),
+                    "peak_rss_mb": round(peak_mb()),
                 }
                 results.append(row)
                 print(json.dumps(row), flush=True)

@@ -67,9 +67,7 @@ def members_as_of(pairs: pl.LazyFrame, member_versions: pl.LazyFrame) -> pl.Lazy
 
 def _head_count_once(member_versions: pl.LazyFrame, judged: pl.Expr) -> pl.LazyFrame:
     iv = _intervals(member_versions, "members", "id_number")
-    delivered = iv.filter(_current_at_own_date() & judged).with_columns(
-        at=pl.col("effective_date")
-    )
+    delivered = iv.filter(_current_at_own_date() & judged).with_columns(at=pl.col("effective_date"))
     pairs = delivered.select("household_id", "at").unique()
     bad = members_as_of(pairs, member_versions).filter(pl.col("heads") != 1)
     return delivered.join(bad, on=["household_id", "at"], how="semi").select(
