@@ -204,7 +204,7 @@ def _clear_fs_errors(fn):
         try:
             return fn(ctx, *args)
         except Exception as exc:
-            fault = resource_fault(fn.__name__, ctx, exc)
+            fault = None if is_transient(exc) else resource_fault(fn.__name__, ctx, exc)
             if fault is None or fault is exc:
                 raise
             log.error("%s", fault)
@@ -295,8 +295,8 @@ def _check_staging_loaded(ctx: RunContext) -> None:
         dates = ", ".join(pending)
         raise StagingNotLoaded(
             f"staging of delivery date(s) {dates} was rewritten by a run that did not load it"
-            f" (it failed or was killed before its load committed); transforming now would mix"
-            f" it into the warehouse. Nothing was changed. Re-run {dates} first, then {ctx.d}."
+            f" (it failed or was killed before its load committed); going on would mix it into"
+            f" the warehouse. Nothing was changed. Re-run {dates} first, then {ctx.d}."
         )
 
 
