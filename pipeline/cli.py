@@ -230,8 +230,13 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
+    import logging
+
     from pipeline import bench
 
+    # The steps' progress (the transform logs each bucket of counties) on stderr.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("pipeline").setLevel(logging.INFO)
     scale = "custom" if a.households else a.scale
     root = (a.root or settings.PROJECT_ROOT / "benchmarks" / "data" / scale).resolve()
     doc = bench.bench(scale, root, households=a.households)

@@ -17,6 +17,12 @@ REF = HERE / "ref"
 CHECKS = HERE / "checks"
 
 
+def sql_literal(text: str) -> str:
+    """A SQL string literal of ``text`` (for statements that take no parameters, such as
+    COMMENT ON)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def connect(
     path: Path, *, read_only: bool = False, memory_limit: str = "8GB"
 ) -> duckdb.DuckDBPyConnection:
