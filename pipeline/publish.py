@@ -17,6 +17,7 @@ import duckdb
 
 from pipeline import faults, privacy
 from pipeline.settings import Paths
+from warehouse.loader import sql_literal
 
 STORAGE_VERSION = "v1.0.0"
 
@@ -95,10 +96,6 @@ PUBLISHED_COMMENTS = {
 }
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
     for schema, table, comment in con.execute(
         "SELECT schema_name, table_name, comment FROM duckdb_tables()"
@@ -107,7 +104,7 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
         " WHERE database_name = 'wh' AND comment IS NOT NULL"
     ).fetchall():
         if _tables(con, "snap", schema).count(table):
-            con.execute(f"COMMENT ON TABLE snap.{schema}.{table} IS {_literal(comment)}")
+            con.execute(f"COMMENT ON TABLE snap.{schema}.{table} IS {sql_literal(comment)}")
     published_cols = {
         (s, t, c)
         for s, t, c in con.execute(
@@ -120,7 +117,7 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall():
         if (schema, table, column) in published_cols:
             con.execute(
-                f'COMMENT ON COLUMN snap.{schema}.{table}."{column}" IS {_literal(comment)}'
+                f'COMMENT ON COLUMN snap.{schema}.{table}."{column}" IS {sql_literal(comment)}'
             )
 
 
@@ -200,7 +197,9 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
         _copy_comments(con)
         for column, comment in PUBLISHED_COMMENTS.items():
             schema, table, name = column.split(".")
-            con.execute(f'COMMENT ON COLUMN snap.{schema}.{table}."{name}" IS {_literal(comment)}')
+            con.execute(
+                f'COMMENT ON COLUMN snap.{schema}.{table}."{name}" IS {sql_literal(comment)}'
+            )
         tables = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap'"
         ).fetchone()[0]  # type: ignore[index]
