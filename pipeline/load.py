@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import re
 from pathlib import Path
 
 import duckdb
@@ -94,8 +95,19 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _replace(con: duckdb.DuckDBPyConnection, table: str, parquet: str) -> int:
-    """Replace every row of ``table`` with the Parquet files' rows, within the transaction.
+def _without_key_index(columns_ddl: str) -> str:
+    """A table definition's columns and constraints without its primary key.
+
+    A primary key is an in-memory index over every key: at national scale (90 M persons)
+    it no longer fits beside the load. The transform gives one row per key, and the
+    post-load check ``core_keys_unique`` proves it; the key columns stay NOT NULL."""
+    columns_ddl = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", columns_ddl)
+    return re.sub(r"\s+PRIMARY KEY\b", " NOT NULL", columns_ddl)
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, source: str) -> int:
+    """Replace every row of ``table`` with the rows of ``source`` (a FROM clause), within
+    the transaction.
 
     The rows go into a new table of the same definition (constraints and comments
     included) that then takes the old one's place. Deleting every row and inserting the
@@ -118,10 +130,8 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, parquet: str) -> int:
     if not ddl.startswith(head):
         raise RuntimeError(f"unexpected definition of {table}: {ddl[:80]!r}")
     staged = f"{name}__new"
-    con.execute(f"CREATE TABLE {schema}.{staged}(" + ddl[len(head) :])
-    con.execute(
-        f"INSERT INTO {schema}.{staged} ({cols}) SELECT {cols} FROM read_parquet('{parquet}')"
-    )
+    con.execute(f"CREATE TABLE {schema}.{staged}(" + _without_key_index(ddl[len(head) :]))
+    con.execute(f"INSERT INTO {schema}.{staged} ({cols}) SELECT {cols} FROM {source}")
     con.execute(f"DROP TABLE {table}")
     con.execute(f"ALTER TABLE {schema}.{staged} RENAME TO {name}")
     if comment:
@@ -268,8 +278,18 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
     )
 
 
+def _parquet(transform_dir: Path, name: str) -> str:
+    return f"read_parquet('{transform_parts(transform_dir, name)}')"
+
+
 def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> int:
     """Keys for every person ID not keyed yet, hashed inside DuckDB."""
+    if con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE database_name = current_database()"
+        " AND schema_name = 'core' AND table_name = 'person_keys'"
+        " AND constraint_type = 'PRIMARY KEY'"
+    ).fetchone()[0]:  # type: ignore[index]
+        _replace(con, "core.person_keys", "core.person_keys")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE new_person_ids AS SELECT DISTINCT s.id FROM ("
         + " UNION ALL ".join(PERSON_ID_SOURCES)
@@ -307,17 +327,13 @@ def load_run(
         load_reference(con)
         counts: dict[str, int] = {}
         for entity, (table, hist_table) in CORE_TABLES.items():
-            counts[table] = _replace(
-                con, table, transform_parts(transform_dir, f"{entity}_current")
-            )
+            counts[table] = _replace(con, table, _parquet(transform_dir, f"{entity}_current"))
             if hist_table:
                 counts[hist_table] = _replace(
-                    con, hist_table, transform_parts(transform_dir, f"{entity}_history")
+                    con, hist_table, _parquet(transform_dir, f"{entity}_history")
                 )
         for table in ("status_events", "exit_checks"):
-            counts[f"core.{table}"] = _replace(
-                con, f"core.{table}", transform_parts(transform_dir, table)
-            )
+            counts[f"core.{table}"] = _replace(con, f"core.{table}", _parquet(transform_dir, table))
         counts["new_person_keys"] = _update_person_keys(con, paths.secret)
 
         con.execute("DELETE FROM audit.files WHERE delivery_date = ?", [d])

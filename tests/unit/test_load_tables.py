@@ -1,0 +1,65 @@
+"""Core tables are replaced by a new table of the same definition, comments kept, without
+the key index; the post-load check ``core_keys_unique`` stands in for it."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipeline.load import _replace
+from warehouse.loader import migrate, post_load_checks
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    c = duckdb.connect()
+    migrate(c)
+    return c
+
+
+def _comments(con: duckdb.DuckDBPyConnection, table: str) -> dict:
+    return dict(
+        con.execute(
+            "SELECT column_name, comment FROM duckdb_columns()"
+            " WHERE schema_name = 'core' AND table_name = ?",
+            [table],
+        ).fetchall()
+    )
+
+
+def _failed(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    return next(c.failed for c in post_load_checks(con) if c.name == name)
+
+
+def test_replace_keeps_comments_and_not_null_and_drops_the_key_index(con) -> None:
+    before = _comments(con, "members")
+    table_comment = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE table_name = 'members'"
+    ).fetchone()
+    con.execute(
+        "CREATE TEMP TABLE src AS SELECT * FROM core.members LIMIT 0;"
+        "INSERT INTO src (id_number, household_id) VALUES ('A', 'H1'), ('B', 'H1')"
+    )
+    assert _replace(con, "core.members", "src") == 2
+    assert _comments(con, "members") == before and any(before.values())
+    assert (
+        con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'members'").fetchone()
+        == table_comment
+    )
+    assert not con.execute(
+        "SELECT * FROM duckdb_constraints() WHERE table_name = 'members'"
+        " AND constraint_type = 'PRIMARY KEY'"
+    ).fetchall()
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO core.members (id_number, household_id) VALUES (NULL, 'H1')")
+    assert _failed(con, "core_keys_unique") == 0
+
+
+def test_a_duplicate_key_fails_the_check(con) -> None:
+    con.execute(
+        "CREATE TEMP TABLE src AS SELECT * FROM core.households LIMIT 0;"
+        "INSERT INTO src (household_id, village_code, province_code, county_code)"
+        " VALUES ('H1', 'V', 'P', 'C'), ('H1', 'V', 'P', 'C'), ('H2', 'V', 'P', 'C')"
+    )
+    _replace(con, "core.households", "src")
+    assert _failed(con, "core_keys_unique") == 1
