@@ -196,7 +196,9 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
             f" outcome, reason, NULL::VARCHAR AS detail, effective_date"
             f" FROM read_parquet('{transform_parts(transform_dir, f'{entity}_outcomes')}')"
         )
-    con.execute("CREATE OR REPLACE TEMP TABLE row_outcomes AS " + " UNION ALL ".join(parts))
+    # A view, not a table: at national scale every delivered row (120 M) would have to
+    # fit in memory; each use reads the small Parquet columns again instead.
+    con.execute("CREATE OR REPLACE TEMP VIEW row_outcomes AS " + " UNION ALL ".join(parts))
 
     warn_parts = [
         f"SELECT '{e}' AS entity, _delivery_date, _file_name, _row_number, record_key, reason, detail"
