@@ -219,6 +219,35 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
         " FROM (" + " UNION ALL ".join(warn_parts) + ") GROUP BY ALL"
     )
 
+    # Per delivered file, its rows by outcome: one streaming pass over the outcomes. The
+    # statements below join this small table, never the outcomes themselves on the build
+    # side of a hash join (at national scale 120 M rows would not fit beside the load).
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE outcome_files AS
+        SELECT _delivery_date AS delivery_date, _file_name AS file_name,
+               count(*) FILTER (WHERE outcome = 'applied') AS applied,
+               count(*) FILTER (WHERE outcome = 'stale') AS stale,
+               count(*) FILTER (WHERE outcome = 'duplicate') AS duplicate,
+               count(*) FILTER (WHERE outcome = 'parked') AS parked,
+               count(*) FILTER (WHERE outcome IN ('held', 'conflict')) AS held,
+               count(*) AS listed
+        FROM row_outcomes GROUP BY ALL
+        """
+    )
+    # Warned rows that were applied (a warning on a row held for another reason is told
+    # by that reason). The warnings are the small side of the join.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE applied_warnings AS
+        SELECT w.*
+        FROM row_warnings w
+        JOIN (SELECT entity, _delivery_date, _file_name, _row_number FROM row_outcomes
+              WHERE outcome = 'applied') o
+          USING (entity, _delivery_date, _file_name, _row_number)
+        """
+    )
+
     con.execute("DELETE FROM audit.quarantine")
     con.execute(
         """
@@ -227,18 +256,15 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
                CASE WHEN outcome = 'parked' THEN effective_date END
         FROM row_outcomes WHERE outcome <> 'applied'
         UNION ALL
-        SELECT w._delivery_date, w._file_name, w.entity, w._row_number, w.record_key, 'warned',
-               w.reason, w.detail, NULL
-        FROM row_warnings w
-        JOIN row_outcomes o USING (entity, _delivery_date, _file_name, _row_number)
-        WHERE o.outcome = 'applied'
+        SELECT _delivery_date, _file_name, entity, _row_number, record_key, 'warned', reason,
+               detail, NULL
+        FROM applied_warnings
         UNION ALL
         SELECT f.delivery_date, f.file_name, coalesce(f.entity, 'unknown'), NULL, NULL, 'held',
                f.reason, f.detail, NULL
         FROM audit.files f
+        ANTI JOIN outcome_files o USING (delivery_date, file_name)
         WHERE f.outcome = 'held'
-          AND NOT EXISTS (SELECT 1 FROM row_outcomes o
-                          WHERE o._delivery_date = f.delivery_date AND o._file_name = f.file_name)
         UNION ALL
         SELECT delivery_date, file_name, entity, NULL, NULL, 'warned', 'volume_jump', detail, NULL
         FROM ("""
@@ -250,21 +276,9 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
     con.execute(
         """
         INSERT INTO audit.reconciliation
-        WITH per_file AS (
-            SELECT _delivery_date AS delivery_date, _file_name AS file_name,
-                   count(*) FILTER (WHERE outcome = 'applied') AS applied,
-                   count(*) FILTER (WHERE outcome = 'stale') AS stale,
-                   count(*) FILTER (WHERE outcome = 'duplicate') AS duplicate,
-                   count(*) FILTER (WHERE outcome = 'parked') AS parked,
-                   count(*) FILTER (WHERE outcome IN ('held', 'conflict')) AS held,
-                   count(*) AS listed
-            FROM row_outcomes GROUP BY ALL
-        ),
-        warned AS (
-            SELECT w._delivery_date AS delivery_date, w._file_name AS file_name, count(*) AS warned
-            FROM row_warnings w
-            JOIN row_outcomes o USING (entity, _delivery_date, _file_name, _row_number)
-            WHERE o.outcome = 'applied' GROUP BY ALL
+        WITH warned AS (
+            SELECT _delivery_date AS delivery_date, _file_name AS file_name, count(*) AS warned
+            FROM applied_warnings GROUP BY ALL
         )
         SELECT f.delivery_date, f.file_name, f.entity,
                CASE WHEN p.listed IS NULL THEN coalesce(f.rows, 0) ELSE coalesce(f.rows, p.listed) END,
@@ -273,11 +287,13 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_
                CASE WHEN p.listed IS NULL THEN coalesce(f.rows, 0) ELSE p.held END,
                coalesce(w.warned, 0)
         FROM audit.files f
-        LEFT JOIN per_file p USING (delivery_date, file_name)
+        LEFT JOIN outcome_files p USING (delivery_date, file_name)
         LEFT JOIN warned w USING (delivery_date, file_name)
         WHERE f.outcome <> 'late'
         """
     )
+    con.execute("DROP TABLE outcome_files")
+    con.execute("DROP TABLE applied_warnings")
 
 
 def _parquet(transform_dir: Path, name: str) -> str:
