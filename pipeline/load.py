@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from pathlib import Path
 
 import duckdb
@@ -344,15 +345,25 @@ def load_run(
         applied = migrate(con)
         load_reference(con)
         counts: dict[str, int] = {}
+        sources = []
         for entity, (table, hist_table) in CORE_TABLES.items():
-            counts[table] = _replace(con, table, _parquet(transform_dir, f"{entity}_current"))
+            sources.append((table, f"{entity}_current"))
             if hist_table:
-                counts[hist_table] = _replace(
-                    con, hist_table, _parquet(transform_dir, f"{entity}_history")
-                )
-        for table in ("status_events", "exit_checks"):
-            counts[f"core.{table}"] = _replace(con, f"core.{table}", _parquet(transform_dir, table))
+                sources.append((hist_table, f"{entity}_history"))
+        sources += [(f"core.{t}", t) for t in ("status_events", "exit_checks")]
+        for table, output in sources:
+            started = time.perf_counter()
+            counts[table] = _replace(con, table, _parquet(transform_dir, output))
+            log.info(
+                "load: %s, %d rows in %.1fs", table, counts[table], time.perf_counter() - started
+            )
+        started = time.perf_counter()
         counts["new_person_keys"] = _update_person_keys(con, paths.secret)
+        log.info(
+            "load: %d new person keys in %.1fs",
+            counts["new_person_keys"],
+            time.perf_counter() - started,
+        )
 
         con.execute("DELETE FROM audit.files WHERE delivery_date = ?", [d])
         file_rows = _file_rows(ledger, ingested, validation, run_id)
@@ -394,7 +405,9 @@ def load_run(
                     ],
                 )
 
+        started = time.perf_counter()
         _rebuild_row_audit(con, paths.staging, transform_dir)
+        log.info("load: quarantine and reconciliation in %.1fs", time.perf_counter() - started)
 
         totals = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE f.outcome = 'held'),"
@@ -453,7 +466,9 @@ def load_run(
                 + ", ".join(f"{c.name} ({c.failed} rows)" for c in failing)
             )
         faults.checkpoint("load.before_commit")
+        started = time.perf_counter()
         con.execute("COMMIT")
+        log.info("load: committed in %.1fs", time.perf_counter() - started)
     except BaseException:
         # A failed COMMIT (disk full) has already ended the transaction: the error worth
         # reporting is the original one, not that there is nothing left to roll back.

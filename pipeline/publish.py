@@ -10,7 +10,9 @@ age band.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -19,7 +21,12 @@ from pipeline import faults, privacy
 from pipeline.settings import Paths
 from warehouse.loader import sql_literal
 
+log = logging.getLogger(__name__)
+
 STORAGE_VERSION = "v1.0.0"
+# The join of members with their keys is the largest at publish (90 M rows each at
+# national scale): within this budget DuckDB spills to the warehouse's temp folder.
+MEMORY_LIMIT = "8GB"
 
 # (published table, SELECT over the attached warehouse `wh`).
 PUBLISHED: tuple[tuple[str, str], ...] = (
@@ -131,6 +138,10 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(
+            f"SET temp_directory = {sql_literal(str(paths.warehouse.parent / 'duckdb_tmp'))}"
+        )
         con.execute(f"ATTACH '{paths.warehouse}' AS wh (READ_ONLY)")
         con.execute(f"ATTACH '{tmp}' AS snap (STORAGE_VERSION '{STORAGE_VERSION}')")
         as_of = con.execute(
@@ -179,7 +190,9 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
             con.execute(f"CREATE TABLE snap.marts.{view} AS SELECT * FROM wh.marts.{view}")
         for name, select in PUBLISHED:
             params = {"as_of": as_of} if "$as_of" in select else {}
+            started = time.perf_counter()
             con.execute(f"CREATE TABLE snap.{name} AS {select}", params)
+            log.info("publish: %s in %.1fs", name, time.perf_counter() - started)
         con.execute(
             "CREATE TABLE snap.meta.snapshot AS SELECT"
             " $as_of::DATE AS as_of_date,"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +108,9 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     for sql_file in sorted(MARTS.glob("*.sql")):
+        started = time.perf_counter()
         con.execute(sql_file.read_text())
+        log.info("mart %s built in %.1fs", sql_file.stem, time.perf_counter() - started)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ def post_load_checks(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     for sql_file in sorted(CHECKS.glob("*.sql")):
         text = sql_file.read_text()
         severity = "warn" if "-- severity: warn" in text else "error"
+        started = time.perf_counter()
         failed = con.execute(f"SELECT count(*) FROM ({text.strip().rstrip(';')})").fetchone()
+        log.info("check %s ran in %.1fs", sql_file.stem, time.perf_counter() - started)
         results.append(CheckResult(sql_file.stem, severity, int(failed[0]) if failed else 0))
     return results
