@@ -97,13 +97,16 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def _without_key_index(columns_ddl: str) -> str:
-    """A table definition's columns and constraints without its primary key.
+    """A table definition's columns and constraints without its primary key or unique
+    constraints.
 
-    A primary key is an in-memory index over every key: at national scale (90 M persons)
-    it no longer fits beside the load. The transform gives one row per key, and the
-    post-load check ``core_keys_unique`` proves it; the key columns stay NOT NULL."""
-    columns_ddl = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", columns_ddl)
-    return re.sub(r"\s+PRIMARY KEY\b", " NOT NULL", columns_ddl)
+    Each is an in-memory index over every key: at national scale (90 M persons) they no
+    longer fit beside the load. The transform gives one row per key, and the post-load
+    check ``core_keys_unique`` proves it; the key columns stay NOT NULL."""
+    columns_ddl = re.sub(r",\s*(PRIMARY KEY|UNIQUE)\s*\([^)]*\)", "", columns_ddl)
+    columns_ddl = re.sub(r"\s+PRIMARY KEY\b", " NOT NULL", columns_ddl)
+    columns_ddl = re.sub(r"\s+UNIQUE\b", "", columns_ddl)
+    return re.sub(r"NOT NULL(\s+NOT NULL)+", "NOT NULL", columns_ddl)
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, source: str) -> int:
@@ -302,29 +305,26 @@ def _parquet(transform_dir: Path, name: str) -> str:
 
 
 def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> int:
-    """Keys for every person ID not keyed yet, hashed inside DuckDB."""
+    """Keys for every person ID not keyed yet, hashed inside DuckDB.
+
+    The new IDs go straight into the table (no intermediate table: one dropped inside the
+    transaction would hold its memory until the commit)."""
     if con.execute(
         "SELECT count(*) FROM duckdb_constraints() WHERE database_name = current_database()"
         " AND schema_name = 'core' AND table_name = 'person_keys'"
-        " AND constraint_type = 'PRIMARY KEY'"
+        " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
     ).fetchone()[0]:  # type: ignore[index]
         _replace(con, "core.person_keys", "core.person_keys")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE new_person_ids AS SELECT DISTINCT s.id FROM ("
+    secret = privacy.load_secret(secret_file)
+    inserted = con.execute(
+        "INSERT INTO core.person_keys SELECT id, "
+        + privacy.person_key_sql("id")
+        + " FROM (SELECT DISTINCT s.id FROM ("
         + " UNION ALL ".join(PERSON_ID_SOURCES)
-        + ") s ANTI JOIN core.person_keys k ON k.id_number = s.id WHERE s.id IS NOT NULL"
-    )
-    new = con.execute("SELECT count(*) FROM new_person_ids").fetchone()[0]  # type: ignore[index]
-    if new:
-        secret = privacy.load_secret(secret_file)
-        con.execute(
-            "INSERT INTO core.person_keys SELECT id, "
-            + privacy.person_key_sql("id")
-            + " FROM new_person_ids",
-            privacy.person_key_params(secret),
-        )
-    con.execute("DROP TABLE new_person_ids")
-    return int(new)
+        + ") s ANTI JOIN core.person_keys k ON k.id_number = s.id WHERE s.id IS NOT NULL)",
+        privacy.person_key_params(secret),
+    ).fetchone()
+    return int(inserted[0]) if inserted else 0
 
 
 def load_run(

@@ -10,5 +10,7 @@ SELECT 'core.assistance', event_id FROM core.assistance GROUP BY ALL HAVING coun
 UNION ALL
 SELECT 'core.person_keys', id_number FROM core.person_keys GROUP BY ALL HAVING count(*) > 1
 UNION ALL
+SELECT 'core.person_keys (person_key)', person_key FROM core.person_keys GROUP BY ALL HAVING count(*) > 1
+UNION ALL
 SELECT 'core.targets', concat_ws('|', year, province_code, metric)
 FROM core.targets GROUP BY ALL HAVING count(*) > 1
