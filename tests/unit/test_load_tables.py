@@ -63,3 +63,27 @@ def test_a_duplicate_key_fails_the_check(con) -> None:
     )
     _replace(con, "core.households", "src")
     assert _failed(con, "core_keys_unique") == 1
+
+
+def test_person_keys_lose_their_unique_index_and_the_check_stands_in(con, tmp_path) -> None:
+    from pipeline.load import _update_person_keys
+
+    con.execute(
+        "INSERT INTO core.members (id_number, household_id) VALUES ('A', 'H1'), ('B', 'H1')"
+    )
+    (tmp_path / "secret").write_text("s3cret\n")
+    assert _update_person_keys(con, tmp_path / "secret") == 2
+    assert not con.execute(
+        "SELECT * FROM duckdb_constraints() WHERE table_name = 'person_keys'"
+        " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+    ).fetchall()
+    # Only the IDs not keyed yet are hashed.
+    con.execute("INSERT INTO core.members (id_number, household_id) VALUES ('C', 'H2')")
+    assert _update_person_keys(con, tmp_path / "secret") == 1
+    assert _failed(con, "core_keys_unique") == 0
+    # Two persons with one key (a hash collision, or a bug) fail the load.
+    con.execute(
+        "INSERT INTO core.person_keys SELECT 'D', person_key FROM core.person_keys"
+        " WHERE id_number = 'A'"
+    )
+    assert _failed(con, "core_keys_unique") == 1
