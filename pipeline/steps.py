@@ -454,6 +454,13 @@ def load(ctx: RunContext) -> dict:
     """One DuckDB transaction: migrations, ref, core, audit, marts, post-load checks."""
     from pipeline.load import load_run
 
+    transform_dir = ctx.run_dir / "transform"
+    if not transform_dir.is_dir():
+        raise FileNotFoundError(
+            f"no transform output for {ctx.d} at {transform_dir}: it is removed once its load"
+            " has committed. Run the transform of this date again (in Airflow, clear the"
+            " transform task with its downstream tasks)."
+        )
     ledger = ctx.read("discover.json")
     files = {e: ctx.read(f"ingest_{e}.json") for e in ENTITIES}
     validation = {e: ctx.read(f"validate_{e}.json") for e in ENTITIES}
@@ -466,10 +473,12 @@ def load(ctx: RunContext) -> dict:
         ledger=ledger,
         ingested=files,
         validation=validation,
-        transform_dir=ctx.run_dir / "transform",
+        transform_dir=transform_dir,
     )
     ctx.write("load.json", summary)
     _unloaded_marker(ctx).unlink(missing_ok=True)  # the warehouse now holds staging of D
+    # The warehouse holds all of it now; at national scale it is 7 GB a date.
+    shutil.rmtree(transform_dir, ignore_errors=True)
     return summary
 
 

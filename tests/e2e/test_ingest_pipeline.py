@@ -750,3 +750,23 @@ def test_dates_in_another_order_give_the_same_warehouse(after_day1: Path, tmp_pa
     assert rows(shuffled, "SELECT count(*) FROM core.members WHERE household_id = ?", [H4]) == [
         (2,)
     ]
+
+
+def test_the_transform_output_goes_once_loaded_and_a_lone_reload_says_why(
+    after_day1: Path,
+) -> None:
+    from pipeline import steps
+
+    ctx = RunContext.local(D1, after_day1)
+    assert not (ctx.run_dir / "transform").exists()
+    assert (ctx.run_dir / "load.json").exists()
+    before = every_table_but_runs(after_day1)
+    with pytest.raises(Exception, match="clear the transform task"):
+        steps.load(ctx)
+    assert every_table_but_runs(after_day1) == before
+    # Transform and load again: the output is back, loaded, and gone again.
+    steps.transform(ctx)
+    assert any((ctx.run_dir / "transform").iterdir())
+    steps.load(ctx)
+    assert not (ctx.run_dir / "transform").exists()
+    assert every_table_but_runs(after_day1) == before
