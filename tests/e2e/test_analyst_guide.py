@@ -30,3 +30,19 @@ def test_example_runs_on_the_demo_snapshot(demo_snapshot: Path, sql: str) -> Non
     finally:
         con.close()
     assert rows, "the example returns no row on the demo snapshot"
+
+
+def test_members_carry_their_households_current_status(demo_snapshot: Path) -> None:
+    """``core.members.household_status`` (what the uninsured-members example filters on) is
+    the status of the member's household in ``core.households``, for every member."""
+    con = duckdb.connect(str(demo_snapshot), read_only=True)
+    try:
+        mismatched, members, statuses = con.execute(
+            "SELECT count(*) FILTER (WHERE m.household_status IS DISTINCT FROM h.status),"
+            " count(*), count(DISTINCT m.household_status)"
+            " FROM core.members m LEFT JOIN core.households h USING (household_id)"
+        ).fetchone()
+    finally:
+        con.close()
+    assert members > 0 and statuses >= 2
+    assert mismatched == 0
