@@ -19,6 +19,8 @@ only built for the held rows.
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from pipeline.contract import (
@@ -89,28 +91,40 @@ def typed_with_problems(lf: pl.LazyFrame, entity: str) -> pl.LazyFrame:
     """Typed contract columns, ``_row_number``, and each row's first problem as ``column``
     and ``reason`` (null when the row types cleanly), plus the private ``__`` columns
     ``_explain`` needs to say what is wrong."""
+    present = frozenset(lf.collect_schema().names())
+    for stage in _typing_stages(entity, present):
+        lf = lf.with_columns(stage)
+    return lf
+
+
+@functools.cache
+def _typing_stages(entity: str, present: frozenset[str]) -> tuple[tuple[pl.Expr, ...], ...]:
+    """The expressions of :func:`typed_with_problems`, stage by stage. They depend only on
+    the entity and the columns a file has: built once, not for each of a delivery's
+    thousands of small files."""
     ent = CONTRACT[entity]
-    present = set(lf.collect_schema().names())
-    lf = lf.with_columns(
-        _stripped(
-            pl.col(c.name).cast(pl.String) if c.name in present else pl.lit(None, pl.String)
-        ).alias(_s(c))
-        for c in ent.columns
-    )
-    lf = lf.with_columns(_helper(c) for c in ent.columns if c.kind in ("timestamp", "causes"))
-    lf = lf.with_columns(_value(c).cast(staging_dtype(c.kind)).alias(_v(c)) for c in ent.columns)
-    lf = lf.with_columns(_reason(c).alias(_r(c)) for c in ent.columns)
     reasons = [pl.col(_r(c)) for c in ent.columns]
-    return lf.with_columns(
-        pl.col("_row_number").cast(pl.Int64),
-        pl.coalesce(
-            [
-                pl.when(r.is_not_null()).then(pl.lit(c.name))
-                for r, c in zip(reasons, ent.columns, strict=True)
-            ]
-        ).alias("column"),
-        pl.coalesce(reasons).alias("reason"),
-        *[pl.col(_v(c)).alias(c.name) for c in ent.columns],
+    return (
+        tuple(
+            _stripped(
+                pl.col(c.name).cast(pl.String) if c.name in present else pl.lit(None, pl.String)
+            ).alias(_s(c))
+            for c in ent.columns
+        ),
+        tuple(_helper(c) for c in ent.columns if c.kind in ("timestamp", "causes")),
+        tuple(_value(c).cast(staging_dtype(c.kind)).alias(_v(c)) for c in ent.columns),
+        tuple(_reason(c).alias(_r(c)) for c in ent.columns),
+        (
+            pl.col("_row_number").cast(pl.Int64),
+            pl.coalesce(
+                [
+                    pl.when(r.is_not_null()).then(pl.lit(c.name))
+                    for r, c in zip(reasons, ent.columns, strict=True)
+                ]
+            ).alias("column"),
+            pl.coalesce(reasons).alias("reason"),
+            *[pl.col(_v(c)).alias(c.name) for c in ent.columns],
+        ),
     )
 
 
@@ -206,10 +220,14 @@ def _reason(c: Column) -> pl.Expr:
 
 def _explain(lf: pl.LazyFrame, ent: Entity) -> pl.LazyFrame:
     """``detail``: every problem of each (held) row, in column order."""
+    return lf.with_columns(_explanation(ent.name))
+
+
+@functools.cache
+def _explanation(entity: str) -> pl.Expr:
+    ent = CONTRACT[entity]
     details = [pl.when(pl.col(_r(c)).is_not_null()).then(_detail(c)) for c in ent.columns]
-    return lf.with_columns(
-        pl.concat_str(details, separator="; ", ignore_nulls=True).alias("detail")
-    )
+    return pl.concat_str(details, separator="; ", ignore_nulls=True).alias("detail")
 
 
 def _detail(c: Column) -> pl.Expr:
