@@ -43,7 +43,7 @@ unit: sync
 test: lint typecheck unit
 
 airflow: sync
-	$(BIN)/python -m pipeline.airflow_local
+	$(BIN)/python -m povdb.airflow_local
 
 bench: sync
 	$(BIN)/povdb bench --scale province
@@ -54,5 +54,5 @@ clean:
 # Regenerates the docs that are generated; the data dictionary needs a snapshot built by
 # the current code (make demo).
 docs: sync
-	$(BIN)/python -c "from pipeline.reasons import render_markdown; open('docs/reason_codes.md','w').write(render_markdown())"
-	$(BIN)/python -m pipeline.dictionary $(POVDB_HOME)/warehouse/analytics.duckdb > docs/data_dictionary.md.tmp && mv docs/data_dictionary.md.tmp docs/data_dictionary.md
+	$(BIN)/python -c "from contract.reasons import render_markdown; open('docs/reason_codes.md','w').write(render_markdown())"
+	$(BIN)/python -m reporting.dictionary $(POVDB_HOME)/warehouse/analytics.duckdb > docs/data_dictionary.md.tmp && mv docs/data_dictionary.md.tmp docs/data_dictionary.md

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.generator import generate  # noqa: E402
+from generator import generate  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results.md"
 SECTION = "## Generator (`benchmarks/generate_bench.py`)"

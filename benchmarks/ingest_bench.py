@@ -41,10 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import pipeline.ingest as ingest_module  # noqa: E402
+import ingest.staging as ingest_module  # noqa: E402
+from contract.landing import ENTITIES  # noqa: E402
 from pipeline import steps  # noqa: E402
-from pipeline.contract import ENTITIES  # noqa: E402
-from pipeline.steps import RunContext  # noqa: E402
+from pipeline.context import RunContext  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results.md"
 SECTION = "## Ingest (`benchmarks/ingest_bench.py`)"
@@ -156,7 +156,7 @@ def machine_facts() -> dict:
 
 
 class FileTimer:
-    """Wrap pipeline.ingest.ingest_file (steps.ingest imports it at call time) to time files."""
+    """Wrap ingest.staging.ingest_file (steps.ingest imports it at call time) to time files."""
 
     def __init__(self) -> None:
         self.files: list[dict] = []

@@ -16,9 +16,10 @@ import json
 import time
 from pathlib import Path
 
+from contract.landing import ENTITIES
 from pipeline import steps
-from pipeline.bench import machine, peak_mb, reset_peak
-from pipeline.contract import ENTITIES
+from pipeline.context import RunContext
+from povdb.bench import machine, peak_mb, reset_peak
 
 
 def main() -> None:
@@ -31,7 +32,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
 
-    ctx = steps.RunContext.local(a.date, a.root)
+    ctx = RunContext.local(a.date, a.root)
     if not steps.acquire_lock(ctx):
         raise SystemExit(f"{a.root} is locked by another run")
     results = []

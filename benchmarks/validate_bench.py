@@ -30,8 +30,8 @@ FILES = 10
 def generate(rows: int, out_dir: Path) -> list[Path]:
     import duckdb
 
+    from contract.landing import CAUSES
     from expectations.rules import id_expected_check_char
-    from pipeline.contract import CAUSES
 
     causes = [c for c, _ in CAUSES if c not in ("funds", "transport", "skills")]
     cause_list = "[" + ", ".join(f"'{c}'" for c in causes) + "]"

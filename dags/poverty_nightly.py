@@ -7,7 +7,7 @@ import datetime as dt
 from airflow.sdk import Param, dag, task
 from airflow.sdk.bases.sensor import PokeReturnValue
 
-from pipeline.contract import ENTITIES
+from contract.landing import ENTITIES
 from pipeline.timetable import DeliveryDayTimetable
 
 DOC_MD = """

@@ -1,7 +1,7 @@
 """Rules of the quality gate as data: what each expectation checks, and its failing rows in SQL.
 
 A suite (``expectations/suites/<entity>.py``) is a versioned tuple of :class:`Rule`. Each rule
-has a stable name, a severity, a reason code from ``pipeline/reasons.py`` and one check. A
+has a stable name, a severity, a reason code from ``contract/reasons.py`` and one check. A
 check knows two things about itself:
 
 * ``gx_expectation()`` builds the Great Expectations expectation that GX evaluates (core
@@ -190,7 +190,7 @@ class RowCondition:
 class Rule:
     name: str  # stable: stored in audit tables; rename only with a suite version bump
     severity: Severity
-    reason: str  # a code of pipeline/reasons.py
+    reason: str  # a code of contract/reasons.py
     check: Check
     description: str
 

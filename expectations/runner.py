@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 import duckdb
 import polars as pl
 
+from contract.landing import staging_schema
 from expectations.rules import Suite, bind, quote_literal
-from pipeline.contract import staging_schema
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.contract import FILE_NAME_RE, MANIFEST_NAME
+from contract.landing import FILE_NAME_RE, MANIFEST_NAME
 
 PENDING = "pending"
 HELD = "held"

@@ -1,40 +1,40 @@
 """Alerts: a failed task or a held delivery gets a clear message in the task log, a row in
 ``audit.runs`` and, when SMTP is configured, an email.
 
-SMTP is configured by ``POVDB_SMTP_HOST`` (``host`` or ``host:port``) and
-``POVDB_ALERT_EMAIL`` (comma-separated recipients); ``POVDB_SMTP_FROM`` sets the sender.
-Without them no email is sent, and that is not an error.
+SMTP is a setting (``settings.smtp``: ``POVDB_SMTP_HOST``, ``POVDB_ALERT_EMAIL``,
+``POVDB_SMTP_FROM``). Without it no email is sent, and that is not an error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import smtplib
 from email.message import EmailMessage
 from pathlib import Path
+
+import settings
+from pipeline.context import RunContext
+from warehouse.loader import connect, migrate
 
 log = logging.getLogger(__name__)
 
 
 def send_email(subject: str, body: str) -> bool:
     """Send an alert when SMTP is configured. Returns whether an email was sent."""
-    host = os.environ.get("POVDB_SMTP_HOST")
-    to = [a.strip() for a in os.environ.get("POVDB_ALERT_EMAIL", "").split(",") if a.strip()]
-    if not host or not to:
+    smtp = settings.smtp()
+    if smtp is None:
         return False
-    server, _, port = host.partition(":")
     msg = EmailMessage()
     msg["Subject"] = subject
-    msg["From"] = os.environ.get("POVDB_SMTP_FROM", "povdb@localhost")
-    msg["To"] = ", ".join(to)
+    msg["From"] = smtp.sender
+    msg["To"] = ", ".join(smtp.recipients)
     msg.set_content(body)
     try:
-        with smtplib.SMTP(server, int(port or 25), timeout=30) as smtp:
-            smtp.send_message(msg)
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as server:
+            server.send_message(msg)
     except (OSError, smtplib.SMTPException) as exc:
-        log.error("could not send the alert email to %s: %s", to, exc)
+        log.error("could not send the alert email to %s: %s", list(smtp.recipients), exc)
         return False
     return True
 
@@ -55,8 +55,6 @@ def record_attempt(
     """
     if not warehouse.exists():
         return False
-    from warehouse.loader import connect, migrate
-
     try:
         con = connect(warehouse)
     except Exception as exc:  # a damaged or locked warehouse: the log still has it
@@ -82,8 +80,6 @@ def record_attempt(
 
 def task_failed(context: dict) -> None:
     """``on_failure_callback`` of the DAG's tasks."""
-    from pipeline.steps import RunContext
-
     ti = context.get("task_instance") or context.get("ti")
     task_id = getattr(ti, "task_id", "?")
     exc = context.get("exception")
@@ -111,20 +107,6 @@ def task_failed(context: dict) -> None:
         message=message,
     )
     send_email(f"[povdb] poverty_nightly failed for {ctx.d}", message)
-
-
-def held_message(summary: dict) -> str | None:
-    """The message for a delivery that loaded with held files or rows; None when none was held."""
-    files, rows = summary.get("files_held", 0), summary.get("rows_held", 0)
-    if not files and not rows:
-        return None
-    reasons = ", ".join(f"{r} ({n})" for r, n in summary.get("held_reasons", {}).items())
-    return (
-        f"poverty_nightly: delivery {summary['delivery_date']} loaded with {files} file(s) and"
-        f" {rows} row(s) held for review ({reasons or 'see audit.quarantine'}). The rest of"
-        f" the delivery is loaded. Held rows are in audit.quarantine; re-run the date after a"
-        f" corrected delivery (docs/runbook.md)."
-    )
 
 
 def alert_held(summary: dict) -> None:

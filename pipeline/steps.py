@@ -23,77 +23,16 @@ import re
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import lock
-from pipeline.contract import ENTITIES
-from pipeline.settings import DAG_ID, Paths, paths
+from contract.landing import ENTITIES
+from pipeline import lock, notify
+from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
 
 log = logging.getLogger(__name__)
 
 REJECT_COLUMNS = ("_delivery_date", "_file_name", "_row_number", "record_key", "reason", "detail")
-
-
-@dataclass(frozen=True)
-class RunContext:
-    paths: Paths
-    delivery_date: dt.date
-    run_id: str
-
-    @property
-    def d(self) -> str:
-        return self.delivery_date.isoformat()
-
-    @property
-    def run_dir(self) -> Path:
-        return self.paths.run_dir(self.d)
-
-    @classmethod
-    def from_airflow(cls, context: Mapping[str, Any]) -> RunContext:
-        from pipeline.timetable import delivery_date_of
-
-        params = context.get("params") or {}
-        start = context.get("data_interval_start") or context["logical_date"]
-        dag_run = context["dag_run"]
-        return cls(
-            paths=paths(params.get("data_root")),
-            delivery_date=delivery_date_of(start),
-            run_id=f"{DAG_ID}/{dag_run.run_id}",
-        )
-
-    @classmethod
-    def local(
-        cls, delivery_date: dt.date, home: Path | None = None, run_id: str | None = None
-    ) -> RunContext:
-        """A context outside Airflow (tests, benchmarks)."""
-        return cls(paths(home), delivery_date, run_id or f"local/{delivery_date.isoformat()}")
-
-    def write(self, name: str, doc: Any) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.run_dir / f".{name}.tmp"
-        tmp.write_text(json.dumps(doc, indent=1, default=str, ensure_ascii=False))
-        tmp.replace(self.run_dir / name)
-
-    def read(self, name: str) -> Any:
-        path = self.run_dir / name
-        if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: run the earlier steps of {self.d} first")
-        return json.loads(path.read_text())
-
-    def partition(self, layer: str, entity: str) -> Path:
-        folder = f"stg_{entity}" if layer == "stg" else f"{layer}/{entity}"
-        return self.paths.staging / folder / f"delivery_date={self.d}"
-
-
-class ResourceFault(RuntimeError):
-    """The file system refused the pipeline a write or a read: disk full, permission
-    denied, read-only. Not the data's fault and not transient: an operator must act."""
-
-
-class StagingNotLoaded(RuntimeError):
-    """Staging of another delivery date was rewritten by a run whose load never committed."""
 
 
 # (errno, the words of the message when the error carries no errno, the problem, what to do)
@@ -375,7 +314,7 @@ def discover(ctx: RunContext) -> dict:
 @_timed
 def ingest(ctx: RunContext, entity: str) -> dict:
     """Read and type every pending file of one entity into staging; hold what cannot be typed."""
-    from pipeline.ingest import ingest_file
+    from ingest.staging import ingest_file
 
     _mark_unloaded(ctx)
     for layer in ("stg", "rejects", "warnings"):
@@ -413,7 +352,7 @@ def ingest(ctx: RunContext, entity: str) -> dict:
 @_timed
 def validate(ctx: RunContext, entity: str) -> dict:
     """Run the entity's Great Expectations suite over D's typed rows."""
-    from pipeline.quality import apply_validation
+    from expectations.gate import apply_validation
 
     ingested = ctx.read(f"ingest_{entity}.json")
     _mark_unloaded(ctx)
@@ -436,7 +375,7 @@ def validate(ctx: RunContext, entity: str) -> dict:
 @_timed
 def transform(ctx: RunContext) -> dict:
     """Key semantics, current state, history and status events over all accepted deliveries."""
-    from pipeline.build import build_core
+    from transforms.build import build_core
 
     _check_staging_loaded(ctx)
     out = ctx.run_dir / "transform"
@@ -452,7 +391,7 @@ def transform(ctx: RunContext) -> dict:
 @_timed
 def load(ctx: RunContext) -> dict:
     """One DuckDB transaction: migrations, ref, core, audit, marts, post-load checks."""
-    from pipeline.load import load_run
+    from warehouse.load import load_run
 
     transform_dir = ctx.run_dir / "transform"
     if not transform_dir.is_dir():
@@ -475,6 +414,7 @@ def load(ctx: RunContext) -> dict:
         validation=validation,
         transform_dir=transform_dir,
     )
+    notify.alert_held(summary)
     ctx.write("load.json", summary)
     _unloaded_marker(ctx).unlink(missing_ok=True)  # the warehouse now holds staging of D
     # The warehouse holds all of it now; at national scale it is 7 GB a date.
@@ -488,7 +428,7 @@ def load(ctx: RunContext) -> dict:
 @_timed
 def publish(ctx: RunContext) -> dict:
     """Build the PII-free analytics snapshot aside and swap it in atomically."""
-    from pipeline.publish import publish_snapshot
+    from warehouse.publish import publish_snapshot
 
     summary = publish_snapshot(ctx.paths, delivery_date=ctx.delivery_date, run_id=ctx.run_id)
     ctx.write("publish.json", summary)
@@ -498,7 +438,7 @@ def publish(ctx: RunContext) -> dict:
 @_timed
 def report(ctx: RunContext) -> dict:
     """The run summary (JSON, printed by ``povdb``) and the HTML target-progress report."""
-    from pipeline.report import write_reports
+    from reporting.report import write_reports
 
     summary = write_reports(ctx.paths, delivery_date=ctx.delivery_date, run_dir=ctx.run_dir)
     ctx.write("report.json", summary)

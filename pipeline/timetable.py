@@ -10,7 +10,7 @@ A run processes one delivery date D (a calendar day in Asia/Shanghai):
   Asia/Shanghai day that contains it, so a bound given as local midnight and one given as
   UTC midnight both mean that day (a plain 02:00 cron would leave D2 out).
 
-Registered with Airflow by ``pipeline.airflow_plugin`` (custom timetables must be).
+Registered with Airflow by ``povdb.airflow_plugin`` (custom timetables must be).
 """
 
 from __future__ import annotations

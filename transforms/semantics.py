@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.contract import CONTRACT
+from contract.landing import CONTRACT, record_key
 
 # Arrival order of rows: delivery date, then file name, then row number.
 ARRIVAL = ("_delivery_date", "_file_name", "_row_number")
@@ -26,14 +26,6 @@ OUTCOME_SCHEMA = {
     "reason": pl.String(),
     "effective_date": pl.Date(),
 }
-
-
-def record_key(entity: str) -> pl.Expr:
-    """The entity key as one string (compound keys joined with '|')."""
-    key = CONTRACT[entity].key
-    if len(key) == 1:
-        return pl.col(key[0]).cast(pl.String)
-    return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="|")
 
 
 def _row_index() -> pl.Expr:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.contract import CONTRACT
+from contract.landing import CONTRACT
 from transforms.semantics import (
     ARRIVAL,
     next_in_key,

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import duckdb
 
+import settings
+from contract.reference import REF_DIR as REF
+
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 MIGRATIONS = HERE / "migrations"
 MARTS = HERE / "marts"
-REF = HERE / "ref"
 CHECKS = HERE / "checks"
 
 
@@ -25,7 +27,7 @@ def sql_literal(text: str) -> str:
 
 
 def connect(
-    path: Path, *, read_only: bool = False, memory_limit: str = "8GB"
+    path: Path, *, read_only: bool = False, memory_limit: str | None = None
 ) -> duckdb.DuckDBPyConnection:
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -33,7 +35,7 @@ def connect(
     if not read_only:
         # The internal warehouse holds clear IDs and names: owner-only.
         path.chmod(0o600)
-    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET memory_limit = '{memory_limit or settings.load_memory()}'")
     if not read_only:
         spill = path.parent / "duckdb_tmp"
         con.execute(f"SET temp_directory = '{spill}'")

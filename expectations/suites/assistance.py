@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contract.landing import ASSISTANCE
 from expectations.rules import (
     DELIVERY_DATE,
     HOUSEHOLD_ID_PATTERN,
@@ -13,7 +14,6 @@ from expectations.rules import (
     Rule,
     Suite,
 )
-from pipeline.contract import ASSISTANCE
 
 VERSION = "1"
 

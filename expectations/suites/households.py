@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contract.landing import HOUSEHOLDS
 from expectations.rules import (
     DELIVERY_DATE,
     HOUSEHOLD_ID_PATTERN,
@@ -19,7 +20,6 @@ from expectations.rules import (
     id_well_formed,
     quote_literal,
 )
-from pipeline.contract import HOUSEHOLDS
 
 VERSION = "1"
 

@@ -6,6 +6,7 @@ members across deliveries, so it is checked after the transform, not on one deli
 
 from __future__ import annotations
 
+from contract.landing import MEMBERS
 from expectations.rules import (
     HOUSEHOLD_ID_PATTERN,
     ID_PATTERN,
@@ -19,7 +20,6 @@ from expectations.rules import (
     id_well_formed,
     quote_literal,
 )
-from pipeline.contract import MEMBERS
 
 VERSION = "1"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from contract.landing import TARGETS
 from expectations.rules import Between, InSet, Rule, Suite
-from pipeline.contract import TARGETS
 
 VERSION = "1"
 

@@ -19,8 +19,9 @@ DEMO_SEED = 42
 
 def build_demo(root: Path) -> Path:
     """Generate the demo landing folder under ``root`` and run each date; the snapshot path."""
-    from pipeline.generator import generate
-    from pipeline.steps import RunContext, run_all
+    from generator import generate
+    from pipeline.context import RunContext
+    from pipeline.steps import run_all
 
     generate(root / "landing", scale="demo", days=DEMO_DAYS, start=DEMO_START, seed=DEMO_SEED)
     for i in range(DEMO_DAYS):

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.bench import guide_queries
+from povdb.bench import guide_queries
 
 EXAMPLES = guide_queries()
 

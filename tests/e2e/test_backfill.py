@@ -15,7 +15,8 @@ import duckdb
 import pytest
 from support import ROOT, AirflowStack, processes_of, table_contents
 
-from pipeline.steps import RunContext, run_all
+from pipeline.context import RunContext
+from pipeline.steps import run_all
 
 pytestmark = pytest.mark.airflow
 DATES = [dt.date(2015, 3, 1), dt.date(2015, 3, 2), dt.date(2015, 3, 3)]

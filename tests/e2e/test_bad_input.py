@@ -21,9 +21,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.contract import CONTRACT
-from pipeline.reasons import CATALOGUE
-from pipeline.steps import RunContext, run_all
+from contract.landing import CONTRACT
+from contract.reasons import CATALOGUE
+from pipeline.context import RunContext
+from pipeline.steps import run_all
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "landing_tiny" / "2015-03-01"

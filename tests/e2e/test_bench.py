@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import bench, cli
-from pipeline.contract import ENTITIES
+from contract.landing import ENTITIES
+from povdb import bench, cli
 
 STAGES = (
     ["discover"]

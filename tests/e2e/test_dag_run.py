@@ -12,7 +12,7 @@ import duckdb
 import pendulum
 import pytest
 
-from pipeline.idcard import id_problem
+from contract.idcard import id_problem
 
 pytestmark = pytest.mark.airflow
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def test_a_failed_run_changes_nothing_and_alerts(
     from airflow.dag_processing.dagbag import DagBag
     from support import SmtpSink, table_contents
 
-    import pipeline.build
+    import transforms.build
 
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["poverty_nightly"]
     conf = {"data_root": str(data_root)}
@@ -148,7 +148,7 @@ def test_a_failed_run_changes_nothing_and_alerts(
     def broken(*args, **kwargs):
         raise ValueError("disk says no")
 
-    monkeypatch.setattr(pipeline.build, "build_core", broken)
+    monkeypatch.setattr(transforms.build, "build_core", broken)
     sink = SmtpSink()
     monkeypatch.setenv("POVDB_SMTP_HOST", f"127.0.0.1:{sink.port}")
     monkeypatch.setenv("POVDB_ALERT_EMAIL", "ops@example.org")

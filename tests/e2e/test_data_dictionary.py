@@ -8,13 +8,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.dictionary import render_dictionary
+from reporting.dictionary import render_dictionary
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "data_dictionary.md"
 REGENERATE = (
     "regenerate it from the demo snapshot: make demo, then"
-    " .venv/bin/python -m pipeline.dictionary data/warehouse/analytics.duckdb > docs/data_dictionary.md"
+    " .venv/bin/python -m reporting.dictionary data/warehouse/analytics.duckdb > docs/data_dictionary.md"
     " (or make docs)"
 )
 

@@ -15,9 +15,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline.generator import generate
-from pipeline.idcard import id_problem
-from pipeline.steps import RunContext, run_all
+from contract.idcard import id_problem
+from generator import generate
+from pipeline.context import RunContext
+from pipeline.steps import run_all
 
 START = dt.date(2015, 3, 1)
 DAYS = 3
@@ -109,7 +110,7 @@ def test_nothing_lost(warehouse: tuple[Path, pl.DataFrame]) -> None:
 
 def _landing_names(landing: Path) -> set[str]:
     """Every person name delivered in the landing folder (any format)."""
-    from pipeline.readers import FileHeld, read_delivery_file
+    from ingest.readers import FileHeld, read_delivery_file
 
     names: set[str] = set()
     for path in landing.glob("*/*_*.*"):

@@ -6,7 +6,7 @@ uninterrupted run.
 
 Runs are ``run_all`` over the hand-built registry of tests/fixtures/landing_tiny: day 1 is
 loaded once, each test goes on from a private copy with day 2 (and day 3). Crashes and
-stalls come from the fault-injection points of ``pipeline/faults.py``, in a subprocess.
+stalls come from the fault-injection points of ``settings/faults.py``, in a subprocess.
 Disks and permissions are real: a small tmpfs, a read-only bind mount and an unprivileged
 user (the tests run as root, here and in CI).
 """
@@ -31,9 +31,11 @@ import duckdb
 import pytest
 from support import table_contents
 
-from pipeline import faults, lock, steps
-from pipeline.contract import ENTITIES
-from pipeline.steps import ResourceFault, RunContext, StagingNotLoaded, run_all
+from contract.landing import ENTITIES
+from pipeline import lock, steps
+from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
+from pipeline.steps import run_all
+from settings import faults
 
 ROOT = Path(__file__).resolve().parents[2]
 D1, D2, D3 = dt.date(2015, 3, 1), dt.date(2015, 3, 2), dt.date(2015, 3, 3)
@@ -43,7 +45,8 @@ RUN = textwrap.dedent(
     """
     import datetime as dt, sys
     from pathlib import Path
-    from pipeline.steps import RunContext, run_all
+    from pipeline.context import RunContext
+    from pipeline.steps import run_all
     root, day, run_id = Path(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), sys.argv[3]
     try:
         run_all(RunContext.local(day, root, run_id=run_id))

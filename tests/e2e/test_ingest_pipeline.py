@@ -18,9 +18,10 @@ import polars as pl
 import pytest
 from support import table_contents
 
-from pipeline.contract import CONTRACT
-from pipeline.idcard import check_char, make_id
-from pipeline.steps import RunContext, run_all
+from contract.idcard import check_char, make_id
+from contract.landing import CONTRACT
+from pipeline.context import RunContext
+from pipeline.steps import run_all
 
 COUNTY = "520102"
 V1, V2 = "520102001201", "520102001202"

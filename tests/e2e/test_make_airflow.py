@@ -35,7 +35,7 @@ def test_make_airflow_starts_unpaused_and_stops_cleanly(tmp_path: Path) -> None:
         "POVDB_HOME": str(tmp_path / "data"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.airflow_local"],
+        [sys.executable, "-m", "povdb.airflow_local"],
         env=env,
         cwd=ROOT,
         stdout=open(tmp_path / "airflow.log", "w"),  # noqa: SIM115 - the child keeps it

@@ -38,8 +38,9 @@ import duckdb
 import pytest
 from support import ROOT, table_contents
 
-from pipeline.idcard import id_problem
-from pipeline.steps import RunContext, run_all
+from contract.idcard import id_problem
+from pipeline.context import RunContext
+from pipeline.steps import run_all
 from warehouse.loader import build_marts, post_load_checks
 
 FIXTURE = ROOT / "tests" / "fixtures" / "registry_small"

@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.steps import RunContext, run_all
+from pipeline.context import RunContext
+from pipeline.steps import run_all
 
 ROOT = Path(__file__).resolve().parents[2]
 D1, D2 = dt.date(2015, 3, 1), dt.date(2015, 3, 2)
@@ -95,7 +96,7 @@ def test_secret_generated_once_with_owner_only_mode(
     warnings: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("pipeline.privacy")
+    logger = logging.getLogger("contract.pseudonym")
     monkeypatch.setattr(logger, "disabled", False)
     logger.addHandler(handler)
     monkeypatch.delenv("POVDB_PSEUDONYM_SECRET", raising=False)

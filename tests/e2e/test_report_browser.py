@@ -267,7 +267,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def report_html(demo_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """reports/report.html as the pipeline's report step wrote it for the last demo date."""
-    from pipeline.report_html import render_report
+    from reporting.html import render_report
 
     written = demo_snapshot.parent.parent / "reports" / "report.html"
     assert written.exists(), "the report step did not write reports/report.html"

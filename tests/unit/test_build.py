@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.build import _bucket, build_core
-from pipeline.contract import staging_schema
+from contract.landing import staging_schema
+from transforms.build import _bucket, build_core
 
 D1, D2, D3 = dt.date(2016, 5, 1), dt.date(2016, 5, 2), dt.date(2016, 5, 3)
 COUNTY_A, COUNTY_B = "520121", "520122"

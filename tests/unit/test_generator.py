@@ -13,12 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.contract import CONTRACT, FILE_NAME_RE, MANIFEST_NAME
-from pipeline.generator import generate
-from pipeline.generator.ids import SequenceAllocator, check_chars, first17, id_strings, ymd
-from pipeline.generator.names import VILLAGE_SUFFIX
-from pipeline.generator.readback import canonical, read_delivery, read_raw
-from pipeline.idcard import (
+from contract.idcard import (
     birth_date_of,
     check_char,
     id_problem,
@@ -27,6 +22,11 @@ from pipeline.idcard import (
     sex_of,
     village_code_ok,
 )
+from contract.landing import CONTRACT, FILE_NAME_RE, MANIFEST_NAME
+from generator import generate
+from generator.ids import SequenceAllocator, check_chars, first17, id_strings, ymd
+from generator.names import VILLAGE_SUFFIX
+from generator.readback import canonical, read_delivery, read_raw
 
 START = dt.date(2015, 3, 1)
 

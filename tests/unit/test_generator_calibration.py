@@ -9,11 +9,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.generator import generate
-from pipeline.generator.deliveries import targets_frame
-from pipeline.generator.geography import build_geography
-from pipeline.generator.readback import read_delivery
-from pipeline.generator.reference import load_reference
+from generator import generate
+from generator.deliveries import targets_frame
+from generator.geography import build_geography
+from generator.readback import read_delivery
+from generator.reference import load_reference
 
 DAYS = 30
 

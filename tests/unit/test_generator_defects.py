@@ -18,13 +18,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.contract import CONTRACT, FILE_NAME_RE, MANIFEST_NAME
-from pipeline.generator import generate
-from pipeline.generator.defects import FILE_KINDS, NOT_PLANTED, ROW_KINDS, TARGET_KINDS
-from pipeline.generator.readback import canonical, manifest, read_delivery, read_raw
-from pipeline.generator.reference import reference_dir
-from pipeline.idcard import birth_date_of, id_problem, normalise_id, sex_of, village_code_ok
-from pipeline.reasons import CATALOGUE
+from contract.idcard import birth_date_of, id_problem, normalise_id, sex_of, village_code_ok
+from contract.landing import CONTRACT, FILE_NAME_RE, MANIFEST_NAME
+from contract.reasons import CATALOGUE
+from generator import generate
+from generator.defects import FILE_KINDS, NOT_PLANTED, ROW_KINDS, TARGET_KINDS
+from generator.readback import canonical, manifest, read_delivery, read_raw
+from generator.reference import reference_dir
 
 with open(reference_dir() / "provinces.csv", encoding="utf-8") as _fh:
     PROVINCES = {"00", *(r["province_code"] for r in csv.DictReader(_fh))}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipeline.load import _replace
+from warehouse.load import _replace
 from warehouse.loader import migrate, post_load_checks
 
 
@@ -66,7 +66,7 @@ def test_a_duplicate_key_fails_the_check(con) -> None:
 
 
 def test_person_keys_lose_their_unique_index_and_the_check_stands_in(con, tmp_path) -> None:
-    from pipeline.load import _update_person_keys
+    from warehouse.load import _update_person_keys
 
     con.execute(
         "INSERT INTO core.members (id_number, household_id) VALUES ('A', 'H1'), ('B', 'H1')"

@@ -6,6 +6,7 @@ import pytest
 from support import SmtpSink, free_port
 
 from pipeline import notify
+from warehouse.load import held_message
 
 
 def test_no_email_without_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,7 +53,7 @@ def test_unreachable_smtp_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch, 
     ids=["nothing-held", "held"],
 )
 def test_held_message(summary: dict, expected: str | None) -> None:
-    message = notify.held_message(summary)
+    message = held_message(summary)
     if expected is None:
         assert message is None
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipeline import privacy
+from contract import pseudonym
 
 IDS = ["110101199001011234", "52012120150301002X", "", "中文不是身份证", "x" * 200]
 
@@ -20,18 +20,18 @@ def test_sql_keys_equal_the_python_hmac(secret: bytes) -> None:
     con.execute("CREATE TABLE ids (id VARCHAR)")
     con.executemany("INSERT INTO ids VALUES (?)", [[i] for i in IDS])
     rows = con.execute(
-        f"SELECT id, {privacy.person_key_sql('id')} FROM ids",
-        privacy.person_key_params(secret),
+        f"SELECT id, {pseudonym.person_key_sql('id')} FROM ids",
+        pseudonym.person_key_params(secret),
     ).fetchall()
-    assert dict(rows) == {i: privacy.person_key(secret, i) for i in IDS}
+    assert dict(rows) == {i: pseudonym.person_key(secret, i) for i in IDS}
 
 
 def test_another_secret_gives_other_keys() -> None:
     con = duckdb.connect()
     one, two = (
         con.execute(
-            f"SELECT {privacy.person_key_sql('$id')}",
-            {**privacy.person_key_params(s), "id": IDS[0]},
+            f"SELECT {pseudonym.person_key_sql('$id')}",
+            {**pseudonym.person_key_params(s), "id": IDS[0]},
         ).fetchone()[0]
         for s in (b"one", b"two")
     )

@@ -14,17 +14,17 @@ import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipeline import readers
-from pipeline.contract import CONTRACT
-from pipeline.idcard import make_id
-from pipeline.readers import (
+from contract.idcard import make_id
+from contract.landing import CONTRACT
+from contract.reasons import CATALOGUE
+from ingest import readers
+from ingest.readers import (
     FileHeld,
     ReadResult,
     count_data_rows,
     iter_delivery_file,
     read_delivery_file,
 )
-from pipeline.reasons import CATALOGUE
 
 FILES = Path(__file__).resolve().parents[1] / "fixtures" / "files"
 PERSON = make_id("510121", dt.date(1980, 5, 17), 123)

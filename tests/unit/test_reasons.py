@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.reasons import CATALOGUE, OUTCOMES, reason, render_markdown
+from contract.reasons import CATALOGUE, OUTCOMES, reason, render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def test_codes_are_stable_snake_case_with_a_known_outcome(code: str) -> None:
 
 
 def test_unknown_code_fails_loudly() -> None:
-    with pytest.raises(KeyError, match=r"pipeline/reasons\.py"):
+    with pytest.raises(KeyError, match=r"contract/reasons\.py"):
         reason("no_such_reason")
 
 

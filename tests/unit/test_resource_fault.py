@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import steps
-from pipeline.steps import ResourceFault, RunContext, resource_fault
+from pipeline.context import ResourceFault, RunContext
+from pipeline.steps import resource_fault
 
 
 @pytest.fixture
@@ -96,12 +97,12 @@ def test_other_errors_pass_through(ctx: RunContext) -> None:
 
 
 def test_a_step_raises_the_clear_error(ctx: RunContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.build
+    import transforms.build
 
     def full(*args: object, **kwargs: object) -> dict:
         raise OSError(errno.ENOSPC, "No space left on device", str(ctx.run_dir / "transform"))
 
-    monkeypatch.setattr(pipeline.build, "build_core", full)
+    monkeypatch.setattr(transforms.build, "build_core", full)
     assert steps.acquire_lock(ctx)
     try:
         with pytest.raises(

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipeline.contract import staging_schema
+from contract.landing import staging_schema
 from transforms.semantics import classify, parent_first_seen, versions
 
 D1, D2, D3 = dt.date(2015, 3, 1), dt.date(2015, 3, 2), dt.date(2015, 3, 3)

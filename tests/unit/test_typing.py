@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipeline.contract import CONTRACT, LINEAGE, staging_dtype, staging_schema
-from pipeline.idcard import make_id
-from pipeline.reasons import CATALOGUE
-from transforms.typing import HELD_SCHEMA, type_rows
+from contract.idcard import make_id
+from contract.landing import CONTRACT, LINEAGE, staging_dtype, staging_schema
+from contract.reasons import CATALOGUE
+from ingest.typing import HELD_SCHEMA, type_rows
 
 PERSON = make_id("510121", dt.date(1980, 5, 17), 123)
 UTC = dt.UTC

@@ -20,13 +20,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from contract import idcard
+from contract.landing import CONTRACT, staging_schema
+from contract.reasons import CATALOGUE, HELD, WARNED
 from expectations import runner
 from expectations.rules import VILLAGE_CODE_PATTERN, Between, Rule, Suite, quote_literal
 from expectations.runner import FINDINGS_SCHEMA, ValidationEngineError, batch_failures, validate
 from expectations.suites import SUITES, fingerprint, recorded_versions
-from pipeline import idcard
-from pipeline.contract import CONTRACT, staging_schema
-from pipeline.reasons import CATALOGUE, HELD, WARNED
 
 DELIVERY = dt.date(2015, 6, 1)
 FILE = "x_110101.csv"
@@ -577,7 +577,7 @@ def test_clean_rows_give_no_findings(tmp_path, entity, change):
     assert {r.expectation for r in outcome.results} >= {r.name for r in SUITES[entity].rules}
 
 
-# --- resident IDs agree with pipeline/idcard.py ---------------------------------------------
+# --- resident IDs agree with contract/idcard.py ---------------------------------------------
 
 ID_SAMPLES = [
     HEAD_ID,

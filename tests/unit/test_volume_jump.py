@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from pipeline.load import VOLUME_JUMPS
+from warehouse.load import VOLUME_JUMPS
 from warehouse.loader import migrate
 
 START = dt.date(2015, 3, 1)

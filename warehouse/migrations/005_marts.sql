@@ -387,6 +387,6 @@ COMMENT ON TABLE marts.data_quality_quarantine IS 'Grain: one row per (delivery_
 COMMENT ON COLUMN marts.data_quality_quarantine.delivery_date IS 'Delivery date of the rows (Asia/Shanghai).';
 COMMENT ON COLUMN marts.data_quality_quarantine.entity IS 'villages, households, members, assistance or targets (unknown for a file whose name says none).';
 COMMENT ON COLUMN marts.data_quality_quarantine.outcome IS 'held, conflict, stale, duplicate, parked or warned.';
-COMMENT ON COLUMN marts.data_quality_quarantine.reason IS 'Reason code (pipeline/reasons.py); for a warned row its first reason.';
+COMMENT ON COLUMN marts.data_quality_quarantine.reason IS 'Reason code (contract/reasons.py); for a warned row its first reason.';
 COMMENT ON COLUMN marts.data_quality_quarantine.records IS 'Quarantine entries: delivered rows, or 1 per held file whose rows could not be read.';
 COMMENT ON COLUMN marts.data_quality_quarantine.files IS 'Distinct files these entries come from.';

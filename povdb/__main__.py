@@ -1,0 +1,5 @@
+import sys
+
+from povdb.cli import main
+
+sys.exit(main())

@@ -1,0 +1,224 @@
+"""The one place that reads configuration, at run time.
+
+Defaults serve the embedded demo: the data root is ``./data`` and Airflow lives in
+``./.airflow`` with SQLite metadata. Nothing here runs at import time. Every setting is
+listed in docs/runbook.md ("Settings"):
+
+- ``POVDB_HOME``: the data root (default ``./data``);
+- ``POVDB_PSEUDONYM_SECRET`` or the Airflow Variable ``povdb_pseudonym_secret``: the
+  pseudonymisation secret (else a generated file under the data root);
+- ``POVDB_SMTP_HOST`` (``host`` or ``host:port``), ``POVDB_ALERT_EMAIL`` (comma-separated),
+  ``POVDB_SMTP_FROM``: alert emails;
+- ``POVDB_LOAD_MEMORY``, ``POVDB_PUBLISH_MEMORY``, ``POVDB_TRANSFORM_MEMORY``: DuckDB memory
+  limits of the load, the publish and the transform's DuckDB work;
+- ``POVDB_BUCKET_HOUSEHOLDS``: households per transform bucket;
+- ``POVDB_CRASH_AT``, ``POVDB_STOP_AT``: fault injection (``settings.faults``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DAG_ID = "poverty_nightly"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Everything the pipeline keeps lives under one data root (``POVDB_HOME``)."""
+
+    home: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def staging(self) -> Path:
+        return self.home / "staging"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.warehouse_dir / "poverty.duckdb"
+
+    @property
+    def analytics(self) -> Path:
+        return self.warehouse_dir / "analytics.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def runs(self) -> Path:
+        """Per-run working files (step summaries passed between tasks)."""
+        return self.home / "runs"
+
+    @property
+    def lock(self) -> Path:
+        return self.home / ".povdb.lock"
+
+    @property
+    def secret(self) -> Path:
+        return self.home / ".pseudonym_secret"
+
+    def run_dir(self, delivery_date: str) -> Path:
+        return self.runs / delivery_date
+
+    def ensure(self) -> Paths:
+        for d in (self.landing, self.staging, self.warehouse_dir, self.reports, self.runs):
+            d.mkdir(parents=True, exist_ok=True)
+        # Staging and run files hold clear IDs and names: not world-readable.
+        for d in (self.staging, self.runs):
+            d.chmod(0o700)
+        return self
+
+
+def data_root(override: str | os.PathLike[str] | None = None) -> Path:
+    """The data root: an explicit value, else ``POVDB_HOME``, else ``./data``."""
+    raw = override or os.environ.get("POVDB_HOME") or "data"
+    return Path(raw).expanduser().resolve()
+
+
+def paths(override: str | os.PathLike[str] | None = None) -> Paths:
+    return Paths(data_root(override))
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow").resolve()
+
+
+def airflow_env(home: Path | None = None) -> dict[str, str]:
+    """Environment for the embedded Airflow: SQLite metadata, LocalExecutor, our DAG folder.
+
+    Values already set in the environment win, so a real deployment configures Airflow
+    its own way and only inherits what it does not set.
+    """
+    ah = home or airflow_home()
+    defaults = {
+        "AIRFLOW_HOME": str(ah),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{ah / 'airflow.db'}",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+    }
+    env = {k: os.environ.get(k, v) for k, v in defaults.items()}
+    return env
+
+
+# --- the pseudonymisation secret ---------------------------------------------------------
+
+SECRET_ENV_VAR = "POVDB_PSEUDONYM_SECRET"
+SECRET_AIRFLOW_VARIABLE = "povdb_pseudonym_secret"
+
+
+def _secret_from_airflow() -> str | None:
+    try:
+        from airflow.sdk import Variable
+
+        value = Variable.get(SECRET_AIRFLOW_VARIABLE, default=None)
+    except Exception:  # outside a task, or Airflow not configured: not an error
+        return None
+    return value or None
+
+
+def pseudonym_secret(secret_file: Path) -> bytes:
+    """The secret persons are keyed with: ``POVDB_PSEUDONYM_SECRET``, else the Airflow
+    Variable ``povdb_pseudonym_secret``, else ``secret_file``, generated (mode 0600) with a
+    warning on first use. Losing it changes every key: back it up (docs/runbook.md)."""
+    value = os.environ.get(SECRET_ENV_VAR) or _secret_from_airflow()
+    if value:
+        return value.encode()
+    if secret_file.exists():
+        return secret_file.read_text().strip().encode()
+    secret_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32) + "\n")
+    log.warning(
+        "no pseudonymisation secret configured: generated %s (mode 0600). Back it up: "
+        "losing it changes every person key (see docs/runbook.md).",
+        secret_file,
+    )
+    return secret_file.read_text().strip().encode()
+
+
+# --- alerts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int
+    sender: str
+    recipients: tuple[str, ...]
+
+
+def smtp() -> Smtp | None:
+    """Where alert emails go; None when ``POVDB_SMTP_HOST`` or ``POVDB_ALERT_EMAIL`` is unset."""
+    host = os.environ.get("POVDB_SMTP_HOST")
+    to = tuple(a.strip() for a in os.environ.get("POVDB_ALERT_EMAIL", "").split(",") if a.strip())
+    if not host or not to:
+        return None
+    server, _, port = host.partition(":")
+    return Smtp(server, int(port or 25), os.environ.get("POVDB_SMTP_FROM", "povdb@localhost"), to)
+
+
+# --- resources -------------------------------------------------------------------------
+
+
+def load_memory() -> str:
+    """DuckDB memory limit of the load (and of other read-write warehouse connections)."""
+    return os.environ.get("POVDB_LOAD_MEMORY", "8GB")
+
+
+def publish_memory() -> str:
+    """DuckDB memory limit of the publish."""
+    return os.environ.get("POVDB_PUBLISH_MEMORY", "8GB")
+
+
+def transform_memory() -> str:
+    """DuckDB memory limit of the transform's DuckDB work (person buckets)."""
+    return os.environ.get("POVDB_TRANSFORM_MEMORY", "2GB")
+
+
+def bucket_households() -> int:
+    """Households per transform bucket (``POVDB_BUCKET_HOUSEHOLDS``, default 1,000,000):
+    about 1 GB of Polars frames per million households with their members."""
+    raw = os.environ.get("POVDB_BUCKET_HOUSEHOLDS", "1000000")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"POVDB_BUCKET_HOUSEHOLDS must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"POVDB_BUCKET_HOUSEHOLDS must be at least 1, not {value}")
+    return value
+
+
+# --- fault injection -------------------------------------------------------------------
+
+
+def crash_at() -> str | None:
+    """The fault-injection point where the process kills itself (``POVDB_CRASH_AT``)."""
+    return os.environ.get("POVDB_CRASH_AT") or None
+
+
+def stop_at() -> str | None:
+    """The fault-injection point where the process stops itself (``POVDB_STOP_AT``)."""
+    return os.environ.get("POVDB_STOP_AT") or None
