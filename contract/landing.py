@@ -2,7 +2,7 @@
 
 Everything that reads, writes or checks a delivery (readers, generator, expectation
 suites, docs) takes the contract from here, so there is one definition of it.
-See ``shared/design/LANDING_CONTRACT.md`` for the prose.
+See ``docs/landing_contract.md`` for the prose.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ loads the DuckDB warehouse in one transaction and publishes the PII-free
 """
 
 
+# The steps import Polars, DuckDB and the rest of the pipeline: imported when a task runs,
+# never when the scheduler parses this file.
 def _on_failure(context: dict) -> None:
     from pipeline.notify import task_failed
 

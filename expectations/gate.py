@@ -1,5 +1,10 @@
 """The quality gate around the Great Expectations runner: turns findings into held rows
-(error), warned rows (warn) and held files (batch)."""
+(error), warned rows (warn) and held files (batch).
+
+The batch rule is applied here, once: a file with more than half of its rows in error is
+held whole. The summary names each such file with its reason and detail
+(``contract.records.HeldFile``), and the load records them as they are.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,12 @@ from pathlib import Path
 import polars as pl
 
 from contract.landing import record_key
+from contract.records import ROW_FINDING_SCHEMA, HeldFile, IngestedFile, ValidationSummary
+from expectations.runner import BATCH_REASON, batch_failures, validate
+
+# What a held file's rows and the file itself say about the batch rule.
+BATCH_ROW_DETAIL = "the file is held: more than half of its rows fail error rules"
+BATCH_FILE_DETAIL = "more than half of the file's rows fail error-severity rules"
 
 
 def _one_per_row(findings: pl.DataFrame) -> pl.DataFrame:
@@ -33,17 +44,15 @@ def apply_validation(
     rejects_dir: Path,
     warnings_dir: Path,
     work_dir: Path,
-    files: list[dict],
-) -> dict:
-    from expectations.runner import batch_failures, validate
-
+    files: list[IngestedFile],
+) -> ValidationSummary:
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     parts = sorted(stg_dir.glob("*.parquet")) if stg_dir.exists() else []
     outcome = validate(entity, parts, delivery_date=delivery_date, work_dir=work_dir)
     findings = outcome.findings
     lineage = [pl.lit(delivery_date).alias("_delivery_date")]
-    cols = ["_delivery_date", "_file_name", "_row_number", "record_key", "reason", "detail"]
+    cols = list(ROW_FINDING_SCHEMA)
 
     errors = _one_per_row(findings.filter(pl.col("severity") == "error")).with_columns(lineage)
     warns = _one_per_row(findings.filter(pl.col("severity") == "warn")).with_columns(lineage)
@@ -88,10 +97,8 @@ def apply_validation(
             whole.join(keys, on=["_file_name", "_row_number"], how="left")
             .with_columns(
                 record_key=pl.coalesce("record_key", "_key"),
-                reason=pl.col("reason").fill_null("file_mostly_invalid"),
-                detail=pl.col("detail").fill_null(
-                    "the file is held: more than half of its rows fail error rules"
-                ),
+                reason=pl.col("reason").fill_null(BATCH_REASON),
+                detail=pl.col("detail").fill_null(BATCH_ROW_DETAIL),
             )
             .drop("_key")
             .with_columns(lineage)
@@ -113,6 +120,9 @@ def apply_validation(
         "entity": entity,
         "rows_in_error": errors.height,
         "rows_warned": warns.height,
-        "batch_held_files": batch_held,
+        "held_files": [
+            HeldFile(file_name=name, reason=BATCH_REASON, detail=BATCH_FILE_DETAIL)
+            for name in batch_held
+        ],
         "results": [r._asdict() for r in outcome.results],
     }

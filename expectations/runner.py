@@ -32,6 +32,7 @@ import polars as pl
 
 from contract.landing import staging_schema
 from expectations.rules import Suite, bind, quote_literal
+from expectations.suites import SUITES
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,6 @@ class ValidationEngineError(RuntimeError):
 
 
 def _suite_for(entity: str) -> Suite:
-    from expectations.suites import SUITES
-
     try:
         return SUITES[entity]
     except KeyError:

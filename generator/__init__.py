@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.defects import DefectPlanter
 from generator.deliveries import RunConfig, run
 from generator.geography import build_geography
 from generator.reference import load_reference
@@ -121,8 +122,6 @@ def generate(
     )
     planter = None
     if defects > 0:
-        from generator.defects import DefectPlanter
-
         planter = DefectPlanter(cfg, ref, geo)
     writer, registry = run(cfg, ref, geo, planter)
     writer.finish(answer_key)

@@ -31,7 +31,7 @@ class RunContext:
 
     @classmethod
     def from_airflow(cls, context: Mapping[str, Any]) -> RunContext:
-        from pipeline.timetable import delivery_date_of
+        from pipeline.timetable import delivery_date_of  # imports Airflow: only in a task
 
         params = context.get("params") or {}
         start = context.get("data_interval_start") or context["logical_date"]

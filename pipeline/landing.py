@@ -13,7 +13,9 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
+from contract import records
 from contract.landing import FILE_NAME_RE, MANIFEST_NAME
 
 PENDING = "pending"
@@ -37,8 +39,8 @@ class LedgerEntry:
     def hold(self, reason: str, detail: str) -> None:
         self.outcome, self.reason, self.detail = HELD, reason, detail
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    def as_dict(self) -> records.LedgerEntry:
+        return cast(records.LedgerEntry, asdict(self))
 
 
 def sha256_of(path: Path, chunk: int = 8 << 20) -> str:

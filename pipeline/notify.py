@@ -11,11 +11,11 @@ import json
 import logging
 import smtplib
 from email.message import EmailMessage
-from pathlib import Path
 
 import settings
+from contract.records import LoadSummary
 from pipeline.context import RunContext
-from warehouse.loader import connect, migrate
+from warehouse.runs import record_attempt
 
 log = logging.getLogger(__name__)
 
@@ -37,45 +37,6 @@ def send_email(subject: str, body: str) -> bool:
         log.error("could not send the alert email to %s: %s", list(smtp.recipients), exc)
         return False
     return True
-
-
-def record_attempt(
-    warehouse: Path,
-    *,
-    run_id: str,
-    delivery_date: str,
-    started_at: str | None,
-    state: str,
-    message: str,
-) -> bool:
-    """Add a row for a failed attempt to ``audit.runs`` (its own small transaction).
-
-    Best effort: if the warehouse itself is what failed, the log and the email still carry
-    the message.
-    """
-    if not warehouse.exists():
-        return False
-    try:
-        con = connect(warehouse)
-    except Exception as exc:  # a damaged or locked warehouse: the log still has it
-        log.error("could not record the failure in audit.runs: %s", exc)
-        return False
-    try:
-        con.execute("BEGIN TRANSACTION")
-        migrate(con)
-        con.execute(
-            "INSERT INTO audit.runs (run_id, delivery_date, started_at, loaded_at, state, message, summary)"
-            " VALUES (?, ?, coalesce(?::TIMESTAMPTZ, current_timestamp), current_timestamp, ?, ?, ?)",
-            [run_id, delivery_date, started_at, state, message, json.dumps({"message": message})],
-        )
-        con.execute("COMMIT")
-        return True
-    except Exception as exc:
-        con.execute("ROLLBACK")
-        log.error("could not record the failure in audit.runs: %s", exc)
-        return False
-    finally:
-        con.close()
 
 
 def task_failed(context: dict) -> None:
@@ -109,7 +70,7 @@ def task_failed(context: dict) -> None:
     send_email(f"[povdb] poverty_nightly failed for {ctx.d}", message)
 
 
-def alert_held(summary: dict) -> None:
+def alert_held(summary: LoadSummary) -> None:
     """After the load committed: log and email the held-delivery message, if any."""
     message = summary.get("held_message")
     if message:

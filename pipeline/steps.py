@@ -19,6 +19,7 @@ import errno
 import json
 import logging
 import os
+import pwd
 import re
 import shutil
 import time
@@ -27,12 +28,20 @@ from pathlib import Path
 from typing import Any
 
 from contract.landing import ENTITIES
+from contract.records import DiscoverResult, IngestResult, LoadSummary
+from expectations.gate import apply_validation
+from ingest.staging import ingest_file
 from pipeline import lock, notify
 from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
+from pipeline.landing import discover as discover_folder
+from pipeline.landing import late_files
+from reporting.report import write_reports
+from transforms import build
+from warehouse import runs
+from warehouse.load import load_run
+from warehouse.publish import publish_snapshot
 
 log = logging.getLogger(__name__)
-
-REJECT_COLUMNS = ("_delivery_date", "_file_name", "_row_number", "record_key", "reason", "detail")
 
 
 # (errno, the words of the message when the error carries no errno, the problem, what to do)
@@ -128,8 +137,6 @@ def resource_fault(step: str, ctx: RunContext, exc: BaseException) -> ResourceFa
 
 
 def _user() -> str:
-    import pwd
-
     try:
         return f"{pwd.getpwuid(os.getuid()).pw_name}, uid {os.getuid()}"
     except KeyError:
@@ -203,22 +210,7 @@ def _check_staging_loaded(ctx: RunContext) -> None:
     markers = sorted(p for p in folder.iterdir() if p.name != ctx.d) if folder.is_dir() else []
     if not markers:
         return
-    loaded: set[tuple[str, str, dt.datetime]] = set()
-    if ctx.paths.warehouse.exists():
-        from warehouse.loader import connect
-
-        con = connect(ctx.paths.warehouse, read_only=True)
-        try:
-            if con.execute(
-                "SELECT count(*) FROM duckdb_tables()"
-                " WHERE schema_name = 'audit' AND table_name = 'runs'"
-            ).fetchone()[0]:  # type: ignore[index]
-                for run_id, d, started in con.execute(
-                    "SELECT run_id, delivery_date, started_at FROM audit.runs WHERE state = 'success'"
-                ).fetchall():
-                    loaded.add((run_id, d.isoformat(), started))
-        finally:
-            con.close()
+    loaded = runs.successful_runs(ctx.paths.warehouse)
     pending = []
     for marker in markers:
         try:
@@ -267,30 +259,12 @@ def release_lock(ctx: RunContext) -> bool:
 
 
 @_timed
-def discover(ctx: RunContext) -> dict:
+def discover(ctx: RunContext) -> DiscoverResult:
     """The ledger of landing/D, plus late files in folders of dates already processed."""
-    from pipeline.landing import discover as discover_folder
-    from pipeline.landing import late_files
-
     entries = discover_folder(ctx.paths.landing, ctx.delivery_date)
-    seen: dict[str, dict[str, int | None]] = {}
-    if ctx.paths.warehouse.exists():
-        from warehouse.loader import connect
-
-        con = connect(ctx.paths.warehouse, read_only=True)
-        try:
-            has_files = con.execute(
-                "SELECT count(*) FROM information_schema.tables"
-                " WHERE table_schema = 'audit' AND table_name = 'files'"
-            ).fetchone()
-            if has_files and has_files[0]:
-                for d, name, size in con.execute(
-                    "SELECT delivery_date, file_name, size_bytes FROM audit.files WHERE outcome <> 'late'"
-                ).fetchall():
-                    seen.setdefault(d.isoformat(), {})[name] = size
-        finally:
-            con.close()
-    late = late_files(ctx.paths.landing, seen, ctx.delivery_date)
+    late = late_files(
+        ctx.paths.landing, runs.delivered_files(ctx.paths.warehouse), ctx.delivery_date
+    )
     for entry in late:
         log.warning("LATE FILE %s/%s: %s", entry.delivery_date, entry.file_name, entry.detail)
     ctx.write(
@@ -312,10 +286,8 @@ def discover(ctx: RunContext) -> dict:
 
 
 @_timed
-def ingest(ctx: RunContext, entity: str) -> dict:
+def ingest(ctx: RunContext, entity: str) -> IngestResult:
     """Read and type every pending file of one entity into staging; hold what cannot be typed."""
-    from ingest.staging import ingest_file
-
     _mark_unloaded(ctx)
     for layer in ("stg", "rejects", "warnings"):
         shutil.rmtree(ctx.partition(layer, entity), ignore_errors=True)
@@ -352,8 +324,6 @@ def ingest(ctx: RunContext, entity: str) -> dict:
 @_timed
 def validate(ctx: RunContext, entity: str) -> dict:
     """Run the entity's Great Expectations suite over D's typed rows."""
-    from expectations.gate import apply_validation
-
     ingested = ctx.read(f"ingest_{entity}.json")
     _mark_unloaded(ctx)
     summary = apply_validation(
@@ -375,12 +345,10 @@ def validate(ctx: RunContext, entity: str) -> dict:
 @_timed
 def transform(ctx: RunContext) -> dict:
     """Key semantics, current state, history and status events over all accepted deliveries."""
-    from transforms.build import build_core
-
     _check_staging_loaded(ctx)
     out = ctx.run_dir / "transform"
     shutil.rmtree(out, ignore_errors=True)
-    counts = build_core(ctx.paths.staging, out)
+    counts = build.build_core(ctx.paths.staging, out)
     ctx.write("transform.json", counts)
     return counts
 
@@ -389,10 +357,8 @@ def transform(ctx: RunContext) -> dict:
 
 
 @_timed
-def load(ctx: RunContext) -> dict:
+def load(ctx: RunContext) -> LoadSummary:
     """One DuckDB transaction: migrations, ref, core, audit, marts, post-load checks."""
-    from warehouse.load import load_run
-
     transform_dir = ctx.run_dir / "transform"
     if not transform_dir.is_dir():
         raise FileNotFoundError(
@@ -412,7 +378,7 @@ def load(ctx: RunContext) -> dict:
         ledger=ledger,
         ingested=files,
         validation=validation,
-        transform_dir=transform_dir,
+        outputs=build.outputs(transform_dir),
     )
     notify.alert_held(summary)
     ctx.write("load.json", summary)
@@ -428,8 +394,6 @@ def load(ctx: RunContext) -> dict:
 @_timed
 def publish(ctx: RunContext) -> dict:
     """Build the PII-free analytics snapshot aside and swap it in atomically."""
-    from warehouse.publish import publish_snapshot
-
     summary = publish_snapshot(ctx.paths, delivery_date=ctx.delivery_date, run_id=ctx.run_id)
     ctx.write("publish.json", summary)
     return summary
@@ -438,8 +402,6 @@ def publish(ctx: RunContext) -> dict:
 @_timed
 def report(ctx: RunContext) -> dict:
     """The run summary (JSON, printed by ``povdb``) and the HTML target-progress report."""
-    from reporting.report import write_reports
-
     summary = write_reports(ctx.paths, delivery_date=ctx.delivery_date, run_dir=ctx.run_dir)
     ctx.write("report.json", summary)
     return summary

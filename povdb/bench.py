@@ -36,6 +36,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from contract.landing import ENTITIES
+from generator import generate
+from pipeline import steps
+from pipeline.context import RunContext
+from settings import paths
+
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "benchmarks" / "results.md"
 GUIDE = PROJECT / "docs" / "analyst_guide.md"
@@ -109,8 +115,6 @@ def _say(msg: str) -> None:
 
 def ensure_landing(root: Path, scale: str, *, households: int | None = None) -> dict[str, Any]:
     """Generate the benchmark deliveries under ``root/landing`` unless the same ones are there."""
-    from generator import generate
-
     landing = root / "landing"
     want = {
         "scale": scale,
@@ -169,8 +173,6 @@ def floor(landing_day: Path, db_path: Path) -> dict[str, Any]:
     """DuckDB reading the day's CSV files into one table per entity: nothing else."""
     import duckdb
 
-    from contract.landing import ENTITIES
-
     if db_path.exists():
         db_path.unlink()
     started = time.perf_counter()
@@ -200,8 +202,6 @@ def floor(landing_day: Path, db_path: Path) -> dict[str, Any]:
 
 def fresh_root(root: Path) -> None:
     """Delete what earlier benchmark runs left in the data root ``root``; keep the deliveries."""
-    from settings import paths
-
     p = paths(root)
     for folder in (p.staging, p.warehouse_dir, p.reports, p.runs):
         shutil.rmtree(folder, ignore_errors=True)
@@ -226,10 +226,6 @@ def _stage_rows(stage: str, entity: str | None, out: dict, ctx: Any) -> int | No
 
 def run_delivery(root: Path, day: dt.date, label: str) -> list[dict[str, Any]]:
     """Every stage of one delivery date, timed; the rows a stage handled and its peak RSS."""
-    from contract.landing import ENTITIES
-    from pipeline import steps
-    from pipeline.context import RunContext
-
     ctx = RunContext.local(day, root, run_id=f"bench/{day.isoformat()}")
     if not steps.acquire_lock(ctx):
         raise RuntimeError(f"{root} is locked by another run")
@@ -332,8 +328,6 @@ def bench(scale: str, root: Path, *, households: int | None = None) -> dict[str,
 
     initial = run_delivery(root, day1, "initial")
     delta = run_delivery(root, day2, "delta")
-
-    from settings import paths
 
     queries = time_queries(paths(root).analytics)
     total = _sum_s(initial)

@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 import settings
+from generator import generate
+from povdb import bench
+from reporting.report import format_summary, snapshot_summary, write_reports
 
 
 def _date(value: str) -> dt.date:
@@ -73,8 +76,6 @@ def airflow(args: list[str], *, capture: bool = False) -> subprocess.CompletedPr
 
 
 def cmd_generate(a: argparse.Namespace) -> int:
-    from generator import generate
-
     out = a.out or settings.paths(a.data_root).landing
     started = time.perf_counter()
     summary = generate(
@@ -161,8 +162,6 @@ def cmd_run(a: argparse.Namespace) -> int:
 
 
 def cmd_status(a: argparse.Namespace) -> int:
-    from reporting.report import format_summary, snapshot_summary
-
     paths = settings.paths(a.data_root)
     if not paths.analytics.exists():
         print(
@@ -175,8 +174,6 @@ def cmd_status(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    from reporting.report import write_reports
-
     paths = settings.paths(a.data_root)
     if not paths.analytics.exists():
         print(f"No published snapshot at {paths.analytics}.", file=sys.stderr)
@@ -205,9 +202,6 @@ def cmd_shell(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
-    from generator import generate
-    from reporting.report import format_summary, snapshot_summary
-
     paths = settings.paths(a.data_root)
     if paths.home.exists() and a.fresh:
         shutil.rmtree(paths.home)
@@ -231,8 +225,6 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 def cmd_bench(a: argparse.Namespace) -> int:
     import logging
-
-    from povdb import bench
 
     # The steps' progress (the transform logs each bucket of counties) on stderr.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")

@@ -3,36 +3,42 @@
 ``render_report(analytics)`` reads the published, PII-free ``analytics.duckdb`` only (never
 the internal warehouse) and returns the page: target burn-up for the year of the as-of date,
 province progress, causes, village exit readiness, programme coverage and data quality.
-Every chart is inline SVG drawn here, with a title, axis labels and units, a "how to read
-this" line and its numbers in a ``<details>`` table. There is no JavaScript, no CDN and no
-web font, so the file opens offline and can be mailed as it is. Persons never appear: the
-page shows counts by province, county and date, never a household, a person or a village
-name.
+The queries are in queries/, the charts come from the chart kit (charts.py) and the page and
+its sections are the templates in templates/; this module shapes what each section shows.
+Every chart is inline SVG with a title, axis labels and units, a "how to read this" line and
+its numbers in a ``<details>`` table. There is no JavaScript, no CDN and no web font, so the
+file opens offline and can be mailed as it is. Persons never appear: the page shows counts by
+province, county and date, never a household, a person or a village name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
+from markupsafe import Markup
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-BLUE, ORANGE, GREEN, RED, SKY, PURPLE, GREY = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#D55E00",
-    "#56B4E9",
-    "#CC79A7",
-    "#8c8c8c",
+from reporting import sql
+from reporting.charts import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    PURPLE,
+    RED,
+    SKY,
+    Bar,
+    BarChart,
+    Cell,
+    burnup,
+    heatmap,
+    shade,
 )
-LIGHT = "#dcdcdc"
+from reporting.render import Table, render
 
 # Outcomes of audit.quarantine, in the order a reader scans them (worst first).
 OUTCOME_COLOURS = {
@@ -59,60 +65,17 @@ MAX_HEATMAP_DATES = 31  # completeness and row outcomes: the latest delivery dat
 MAX_COUNTY_ROWS = 60  # completeness heat map by county up to this many counties, else by province
 MAX_COUNTY_TABLE = 500  # completeness table: every county up to this many, else the ones with gaps
 
-STYLE = """
-:root{--ink:#222;--muted:#5a5a5a;--rule:#d9d9d9;--band:#f6f6f4}
-*{box-sizing:border-box}
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Helvetica Neue",Arial,sans-serif;
- color:var(--ink);margin:0;background:#fff;line-height:1.4}
-main,header.top{max-width:1140px;margin:0 auto;padding:0 24px}
-header.top{padding-top:20px;border-bottom:1px solid var(--rule)}
-h1{font-size:1.6em;margin:0 0 4px}
-h2{font-size:1.3em;margin:32px 0 8px;padding-top:8px;border-top:2px solid var(--ink)}
-h3{font-size:1.05em;margin:0 0 2px}
-section>h3{margin-top:22px}
-p{margin:6px 0}
-.meta{color:var(--muted);margin:0 0 10px}
-.meta b{color:var(--ink)}
-nav{margin:8px 0 14px;font-size:.92em}
-nav a{margin-right:14px;color:#0b5394}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(205px,1fr));gap:10px;margin:14px 0}
-.tile{background:var(--band);border-left:4px solid var(--ink);padding:8px 12px}
-.tile .v{font-size:1.45em;font-weight:600}
-.tile .l{font-size:.85em;color:var(--muted)}
-.tile.good{border-color:#009E73}.tile.bad{border-color:#D55E00}.tile.neutral{border-color:#8c8c8c}
-figure{margin:14px 0 22px;padding:12px 14px;border:1px solid var(--rule);border-radius:4px;break-inside:avoid}
-figure svg{display:block;max-width:100%;height:auto;margin:6px 0}
-.how{font-size:.9em;color:var(--muted)}
-.how b{color:var(--ink)}
-.src{font-size:.8em;color:var(--muted)}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:4px 16px}
-details{margin-top:6px;font-size:.88em}
-summary{cursor:pointer;color:#0b5394}
-table{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}
-th,td{border:1px solid var(--rule);padding:2px 7px;text-align:left;vertical-align:top}
-th{background:var(--band);font-weight:600}
-td.n{text-align:right}
-.empty{padding:10px;background:var(--band);color:var(--muted)}
-svg text{font-family:inherit;fill:#333}
-svg .axis{stroke:#666;stroke-width:1}
-svg .gridline{stroke:#e6e6e6;stroke-width:1}
-svg .tick{font-size:11px;fill:#555}
-svg .atitle{font-size:12px;fill:#333}
-svg .ctitle{font-size:13px;font-weight:600}
-svg .lbl{font-size:12px}
-svg .note{font-size:11px;fill:#444}
-footer{max-width:1140px;margin:30px auto;padding:10px 24px;border-top:1px solid var(--rule);
- font-size:.82em;color:var(--muted)}
-@media print{nav,summary{display:none}details{display:block}details>*{display:block}
- figure{border:none;padding:0}}
-"""
+NAV = (
+    ("progress", "Target progress"),
+    ("provinces", "Provinces"),
+    ("causes", "Causes"),
+    ("readiness", "Village exit readiness"),
+    ("coverage", "Programme coverage"),
+    ("quality", "Data quality"),
+)
 
 
 # --- formatting -----------------------------------------------------------------------------
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _int(value: Any) -> str:
@@ -135,549 +98,44 @@ def _num(value: Any, digits: int = 3) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _tick_label(value: float, step: float) -> str:
-    digits = 0
-    while digits < 6 and abs(step * 10**digits - round(step * 10**digits)) > 1e-9:
-        digits += 1
-    return f"{value:,.{digits}f}"
-
-
-def nice_ticks(top: float, n: int = 5, *, integer: bool = False) -> list[float]:
-    """Round tick values from 0 to at least ``top`` (1-2-2.5-5 steps)."""
-    top = top if top > 0 else 1.0
-    raw = top / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if raw <= m * mag * (1 + 1e-9))
-    if integer:
-        step = max(1.0, round(step))
-    count = math.ceil(top / step - 1e-9)
-    return [i * step for i in range(count + 1)]
-
-
-# --- tables and figures ---------------------------------------------------------------------
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    numeric: set[int] | None = None,
-    empty: str = "no rows",
-) -> str:
-    """A plain table; ``numeric`` columns (0-based) are right-aligned."""
-    numeric = numeric if numeric is not None else set(range(1, len(headers)))
-    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="n">{_e(v)}</td>' if i in numeric else f"<td>{_e(v)}</td>"
-            for i, v in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    if not rows:
-        body = f'<tr><td colspan="{len(headers)}">{_e(empty)}</td></tr>'
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _figure(fig_id: str, title: str, how: str, chart: str, numbers: str, source: str) -> str:
-    return (
-        f'<figure id="{_e(fig_id)}"><h3 id="{_e(fig_id)}-title">{_e(title)}</h3>'
-        f'<p class="how"><b>How to read this:</b> {how}</p>{chart}'
-        f"<details><summary>The numbers</summary>{numbers}</details>"
-        f'<p class="src">Source: {source}</p></figure>'
-    )
-
-
-def _svg_open(width: float, height: float, label_id: str, title: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}"'
-        f' width="{width:.0f}" height="{height:.0f}" role="img" aria-labelledby="{_e(label_id)}">'
-        f'<title id="{_e(label_id)}">{_e(title)}</title>'
-    )
-
-
-def _text(
-    x: float, y: float, text: str, cls: str = "lbl", anchor: str = "start", extra: str = ""
-) -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" class="{cls}" text-anchor="{anchor}"{extra}>{_e(text)}</text>'
-
-
-def _legend(items: Sequence[tuple[str, str, str]], x: float, y: float) -> str:
-    """Legend entries (label, colour, kind) in one row; kind is box, line, dash or dot."""
-    out = []
-    for label, colour, kind in items:
-        if kind == "box":
-            out.append(
-                f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="12" height="10" fill="{colour}"/>'
-            )
-        else:
-            dash = {"dash": ' stroke-dasharray="6 4"', "dot": ' stroke-dasharray="2 3"'}.get(
-                kind, ""
-            )
-            out.append(
-                f'<line x1="{x:.1f}" y1="{y - 4:.1f}" x2="{x + 16:.1f}" y2="{y - 4:.1f}"'
-                f' stroke="{colour}" stroke-width="2"{dash}/>'
-            )
-        out.append(_text(x + 20, y, label, "note"))
-        x += 32 + 6.3 * len(label)
-    return "".join(out)
-
-
-# --- horizontal bars ------------------------------------------------------------------------
-
-
-@dataclass
-class Bar:
-    """One row of a horizontal bar chart: stacked segments (value, series), an optional
-    light background bar (e.g. the target) and a note written after the bar."""
-
-    label: str
-    segments: list[tuple[float, str]]
-    background: float | None = None
-    note: str = ""
-
-
-@dataclass
-class BarChart:
-    title: str
-    x_label: str
-    series: dict[str, tuple[str, str]]  # key -> (legend label, colour)
-    bars: list[Bar]
-    background_label: str | None = None
-    reference: float | None = None  # a vertical reference line, e.g. 100% of target
-    reference_label: str = ""
-    integer: bool = True
-    width: int = 900
-
-    def svg(self, label_id: str) -> str:
-        bar_h, row_h = 14, 24
-        left = min(260, max(70, 7 * max((len(b.label) for b in self.bars), default=4) + 14))
-        right = max(110, round(6.4 * max((len(b.note) for b in self.bars), default=0)) + 16)
-        top, bottom = 30, 50
-        plot_w = self.width - left - right
-        height = top + row_h * max(1, len(self.bars)) + bottom
-        peak = max(
-            [sum(max(v, 0) for v, _ in b.segments) for b in self.bars]
-            + [b.background or 0 for b in self.bars]
-            + [self.reference or 0]
-        )
-        ticks = nice_ticks(peak, 5, integer=self.integer)
-        x_top = ticks[-1]
-
-        def sx(v: float) -> float:
-            return left + plot_w * max(0.0, v) / x_top
-
-        parts = [_svg_open(self.width, height, label_id, self.title)]
-        legend = [(label, colour, "box") for label, colour in self.series.values()]
-        if self.background_label:
-            legend.append((self.background_label, LIGHT, "box"))
-        if self.reference is not None and self.reference_label:
-            legend.append((self.reference_label, "#333", "dash"))
-        parts.append(_legend(legend, left, 16))
-        plot_bottom = top + row_h * max(1, len(self.bars))
-        step = ticks[1] - ticks[0] if len(ticks) > 1 else 1
-        for t in ticks:
-            x = sx(t)
-            parts.append(
-                f'<line class="gridline" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{plot_bottom}"/>'
-            )
-            parts.append(_text(x, plot_bottom + 14, _tick_label(t, step), "tick", "middle"))
-        for i, b in enumerate(self.bars):
-            y = top + i * row_h + (row_h - bar_h) / 2
-            parts.append(_text(left - 8, y + bar_h - 3, b.label, "lbl", "end"))
-            if b.background:
-                parts.append(
-                    f'<rect x="{left}" y="{y - 3:.1f}" width="{sx(b.background) - left:.1f}"'
-                    f' height="{bar_h + 6}" fill="{LIGHT}"/>'
-                )
-            x = float(left)
-            for value, key in b.segments:
-                w = sx(value) - left
-                if w > 0:
-                    parts.append(
-                        f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}"'
-                        f' fill="{self.series[key][1]}"><title>{_e(self.series[key][0])}: {_e(_fmt_value(value, self.integer))}</title></rect>'
-                    )
-                x += w
-            end = max(x, sx(b.background or 0))
-            if b.note:
-                parts.append(_text(end + 6, y + bar_h - 3, b.note, "note"))
-        if self.reference is not None:
-            x = sx(self.reference)
-            parts.append(
-                f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{plot_bottom}" stroke="#333"'
-                ' stroke-width="1.5" stroke-dasharray="6 4"/>'
-            )
-        parts.append(
-            f'<line class="axis" x1="{left}" y1="{plot_bottom}" x2="{left + plot_w}" y2="{plot_bottom}"/>'
-        )
-        parts.append(f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{plot_bottom}"/>')
-        parts.append(_text(left + plot_w / 2, plot_bottom + 34, self.x_label, "atitle", "middle"))
-        parts.append("</svg>")
-        return "".join(parts)
-
-
-def _fmt_value(value: float, integer: bool) -> str:
-    return f"{value:,.0f}" if integer else f"{value:,.1f}"
-
-
-# --- heat map -------------------------------------------------------------------------------
-
-
-@dataclass
-class Cell:
-    colour: str
-    text: str
-    tooltip: str
-
-
-def _heatmap(
-    title: str,
-    label_id: str,
-    rows: Sequence[str],
-    cols: Sequence[str],
-    cells: dict[tuple[str, str], Cell],
-    x_label: str,
-    y_label: str,
-    legend: Sequence[tuple[str, str, str]],
-    marks: dict[str, int] | None = None,
-) -> str:
-    """Rows x columns of coloured cells with their text; ``marks`` draws a bold line on the
-    left edge of a column in a row (e.g. the exit threshold)."""
-    left = min(220, max(80, 7 * max((len(r) for r in rows), default=4) + 30))
-    top, bottom, right = 62, 20, 20
-    cell_w = max(34.0, min(90.0, (1000 - left - right) / max(1, len(cols))))
-    cell_h = 22
-    legend_w = sum(32 + 6.3 * len(label) for label, _, _ in legend)
-    width = max(left + cell_w * len(cols) + right, left + 6.6 * len(x_label) + 10, left + legend_w)
-    height = top + cell_h * len(rows) + bottom
-    parts = [_svg_open(width, height, label_id, title)]
-    parts.append(_legend(legend, left, 14))
-    parts.append(_text(left, 34, x_label, "atitle"))
-    parts.append(
-        _text(
-            14,
-            top + cell_h * len(rows) / 2,
-            y_label,
-            "atitle",
-            "middle",
-            f' transform="rotate(-90 14 {top + cell_h * len(rows) / 2:.1f})"',
-        )
-    )
-    for j, c in enumerate(cols):
-        parts.append(_text(left + cell_w * (j + 0.5), top - 8, c, "tick", "middle"))
-    for i, r in enumerate(rows):
-        y = top + i * cell_h
-        parts.append(_text(left - 6, y + cell_h - 7, r, "lbl", "end"))
-        for j, c in enumerate(cols):
-            cell = cells.get((r, c))
-            x = left + j * cell_w
-            if cell is None:
-                parts.append(
-                    f'<rect x="{x + 1:.1f}" y="{y + 1}" width="{cell_w - 2:.1f}" height="{cell_h - 2}"'
-                    ' fill="#fff" stroke="#eee"/>'
-                )
-                continue
-            parts.append(
-                f'<rect x="{x + 1:.1f}" y="{y + 1}" width="{cell_w - 2:.1f}" height="{cell_h - 2}"'
-                f' fill="{cell.colour}"><title>{_e(cell.tooltip)}</title></rect>'
-            )
-            ink = "#fff" if _dark(cell.colour) else "#222"
-            parts.append(
-                _text(
-                    x + cell_w / 2,
-                    y + cell_h - 7,
-                    cell.text,
-                    "note",
-                    "middle",
-                    f' style="fill:{ink}"',
-                )
-            )
-    for r, j in (marks or {}).items():
-        if r in rows:
-            x, y = left + j * cell_w, top + list(rows).index(r) * cell_h
-            parts.append(
-                f'<line x1="{x:.1f}" y1="{y - 1}" x2="{x:.1f}" y2="{y + cell_h + 1}"'
-                ' stroke="#222" stroke-width="3"/>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _dark(colour: str) -> bool:
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.299 * r + 0.587 * g + 0.114 * b < 150
-
-
-def _shade(share: float) -> str:
-    """White to blue for a share 0-1."""
-    share = min(1.0, max(0.0, share))
-    r = round(255 + (0x00 - 255) * share * 0.85)
-    g = round(255 + (0x72 - 255) * share * 0.85)
-    b = round(255 + (0xB2 - 255) * share * 0.85)
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-# --- burn-up --------------------------------------------------------------------------------
-
-
-def _burnup(
-    title: str,
-    label_id: str,
-    year: int,
-    points: Sequence[tuple[dt.date, int]],
-    target: int | None,
-    projected: float | None,
-    *,
-    width: int = 900,
-    height: int = 360,
-    compact: bool = False,
-) -> str:
-    """Cumulative net people lifted per as_of_date over the calendar year, against the
-    target (horizontal line), the even pace to it (diagonal) and the run-rate projection."""
-    left, right = (56, 16) if compact else (72, 130)
-    top, bottom = (30, 44) if compact else (34, 52)
-    plot_w, plot_h = width - left - right, height - top - bottom
-    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    days = (end - start).days
-    values = [v for _, v in points] + [target or 0, projected or 0]
-    low, high = min(0, *values), max(0, *values)
-    base = nice_ticks(high - low, 4 if compact else 5, integer=True)
-    step = base[1] - base[0]
-    ticks = [k * step for k in range(math.floor(low / step), math.ceil(high / step - 1e-9) + 1)]
-    y_low, y_top = ticks[0], ticks[-1]
-
-    def sx(d: dt.date) -> float:
-        return left + plot_w * (d - start).days / days
-
-    def sy(v: float) -> float:
-        return top + plot_h * (1 - (v - y_low) / (y_top - y_low or 1))
-
-    parts = [_svg_open(width, height, label_id, title)]
-    if compact:
-        parts.append(_text(left, 16, title, "ctitle"))
-    else:
-        legend = [("net people lifted", BLUE, "line")]
-        if target:
-            legend += [("target", "#333", "dash"), ("even pace to target", GREY, "dot")]
-        if projected is not None and points:
-            legend.append(("projection at run rate", BLUE, "dot"))
-        parts.append(_legend(legend, left, 16))
-    for t in ticks:
-        y = sy(t)
-        parts.append(
-            f'<line class="gridline" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}"/>'
-        )
-        parts.append(_text(left - 6, y + 4, _tick_label(t, step), "tick", "end"))
-    month_step = 2 if compact else 1
-    for m in range(1, 13, month_step):
-        d = dt.date(year, m, 1)
-        x = sx(d)
-        parts.append(
-            f'<line class="axis" x1="{x:.1f}" y1="{top + plot_h}" x2="{x:.1f}" y2="{top + plot_h + 4}"/>'
-        )
-        parts.append(_text(x + 2, top + plot_h + 16, d.strftime("%b"), "tick", "start"))
-    parts.append(
-        f'<line class="axis" x1="{left}" y1="{sy(0):.1f}" x2="{left + plot_w}" y2="{sy(0):.1f}"/>'
-    )
-    parts.append(f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}"/>')
-    parts.append(
-        _text(
-            left + plot_w / 2,
-            height - 8,
-            f"As-of delivery date, {year} (Asia/Shanghai)",
-            "atitle",
-            "middle",
-        )
-    )
-    parts.append(
-        _text(
-            14,
-            top + plot_h / 2,
-            "People, cumulative",
-            "atitle",
-            "middle",
-            f' transform="rotate(-90 14 {top + plot_h / 2:.1f})"',
-        )
-    )
-    if target:
-        y = sy(target)
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#333"'
-            ' stroke-width="1.5" stroke-dasharray="6 4"/>'
-        )
-        parts.append(
-            f'<line x1="{sx(start):.1f}" y1="{sy(0):.1f}" x2="{sx(end):.1f}" y2="{y:.1f}" stroke="{GREY}"'
-            ' stroke-width="1.5" stroke-dasharray="2 3"/>'
-        )
-        if not compact:
-            parts.append(_text(left + plot_w + 6, y + 4, f"target {target:,}", "note"))
-    if points:
-        last_d, last_v = points[-1]
-        if projected is not None:
-            parts.append(
-                f'<line x1="{sx(last_d):.1f}" y1="{sy(last_v):.1f}" x2="{sx(end):.1f}" y2="{sy(projected):.1f}"'
-                f' stroke="{BLUE}" stroke-width="1.5" stroke-dasharray="2 3"/>'
-            )
-            if not compact:
-                parts.append(
-                    _text(
-                        left + plot_w + 6, sy(projected) + 16, f"projected {projected:,.0f}", "note"
-                    )
-                )
-        coords = " ".join(f"{sx(d):.1f},{sy(v):.1f}" for d, v in points)
-        parts.append(f'<polyline points="{coords}" fill="none" stroke="{BLUE}" stroke-width="2"/>')
-        for d, v in points:
-            parts.append(
-                f'<circle cx="{sx(d):.1f}" cy="{sy(v):.1f}" r="{2.5 if compact else 3}" fill="{BLUE}">'
-                f"<title>{d.isoformat()}: {v:,} net</title></circle>"
-            )
-        parts.append(_text(sx(last_d) + 6, sy(last_v) - 6, f"{last_v:,}", "note"))
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 # --- reading the snapshot -------------------------------------------------------------------
-
-
-def _rows(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
-) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def load(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Everything the page shows, read from an open snapshot connection (small results only:
     aggregation happens in SQL, so this stays cheap at national scale)."""
-    meta = _rows(
-        con,
-        "SELECT as_of_date, deliveries_included, code_version, run_id,"
-        " strftime(timezone('Asia/Shanghai', published_at), '%Y-%m-%d %H:%M:%S') AS published_local"
-        " FROM meta.snapshot",
-    )[0]
+    meta = sql.rows(con, "report_meta")[0]
     as_of: dt.date = meta["as_of_date"]
     data: dict[str, Any] = {"meta": meta, "year": as_of.year}
-    data["provinces"] = {
-        r["province_code"]: r["name_en"]
-        for r in _rows(con, "SELECT province_code, name_en FROM ref.provinces")
-    }
-    data["progress"] = _rows(
+    data["provinces"] = {r["province_code"]: r["name_en"] for r in sql.rows(con, "province_names")}
+    data["progress"] = sql.rows(con, "target_progress_year", {"year": as_of.year})
+    data["stock"] = sql.rows(con, "poverty_stock_nation", {"as_of_date": as_of})
+    data["causes"] = sql.rows(con, "causes")
+    data["readiness"] = sql.rows(con, "village_readiness_by_province")
+    data["incidence_bins"] = sql.rows(
         con,
-        "SELECT * FROM marts.target_progress WHERE year = ? ORDER BY province_code, as_of_date",
-        [as_of.year],
+        "villages_by_incidence_band",
+        {"upper_edges": [hi for _, _, hi in INCIDENCE_BINS if hi != math.inf]},
     )
-    data["stock"] = _rows(
-        con,
-        "SELECT * FROM marts.poverty_stock WHERE admin_level = 'nation' AND as_of_date = ?",
-        [as_of],
-    )
-    data["causes"] = _rows(
-        con,
-        "SELECT province_code, cause, households, people, share_of_households, poor_households,"
-        " poor_people, other_cause_households FROM marts.causes ORDER BY province_code, households DESC, cause",
-    )
-    data["readiness"] = _rows(
-        con,
-        "SELECT province_code, max(threshold)::DOUBLE AS threshold, bool_or(western_exit_rule) AS western,"
-        " count(*) AS villages, count(*) FILTER (WHERE ready) AS ready,"
-        " count(*) FILTER (WHERE NOT ready) AS not_ready, count(*) FILTER (WHERE ready IS NULL) AS unknown,"
-        " count(*) FILTER (WHERE is_poor_village) AS poor_villages,"
-        " count(*) FILTER (WHERE is_poor_village AND ready) AS poor_villages_ready,"
-        " sum(poor_people) AS poor_people, sum(rural_population) AS rural_population"
-        " FROM marts.village_exit_readiness GROUP BY ALL ORDER BY province_code",
-    )
-    bins = " ".join(
-        f"WHEN incidence < {hi} THEN {i}"
-        for i, (_, _, hi) in enumerate(INCIDENCE_BINS)
-        if hi != math.inf
-    )
-    data["incidence_bins"] = _rows(
-        con,
-        f"SELECT province_code, CASE WHEN incidence IS NULL THEN -1 {bins} ELSE {len(INCIDENCE_BINS) - 1} END AS bin,"
-        " count(*) AS villages FROM marts.village_exit_readiness GROUP BY ALL ORDER BY ALL",
-    )
-    data["county_readiness"] = _rows(
-        con,
-        "SELECT province_code, status, count(*) AS counties FROM marts.county_exit_readiness"
-        " GROUP BY ALL ORDER BY ALL",
-    )
-    data["coverage"] = _rows(
-        con,
-        "SELECT * FROM marts.programme_coverage WHERE as_of_date = ? ORDER BY province_code",
-        [as_of],
-    )
-    data["seed_targets"] = {
-        r["metric"]: r
-        for r in _rows(
-            con,
-            "SELECT metric, year, target, source FROM ref.targets WHERE province_code = '00'"
-            " AND metric IN ('ecommerce_pilot_villages', 'ecommerce_villages_cumulative')",
-        )
-    }
+    data["county_readiness"] = sql.rows(con, "county_readiness_by_province")
+    data["coverage"] = sql.rows(con, "programme_coverage", {"as_of_date": as_of})
+    data["seed_targets"] = {r["metric"]: r for r in sql.rows(con, "seed_targets")}
     data["dates"] = [
         r["delivery_date"]
-        for r in _rows(
-            con,
-            "SELECT DISTINCT delivery_date FROM marts.data_quality_completeness"
-            " ORDER BY delivery_date DESC LIMIT ?",
-            [MAX_HEATMAP_DATES],
-        )
+        for r in sql.rows(con, "latest_delivery_dates", {"max_dates": MAX_HEATMAP_DATES})
     ][::-1]
-    data["counties"] = _rows(
-        con,
-        "SELECT county_code, any_value(province_code) AS province_code, count(*) AS expected_days,"
-        " count(*) FILTER (WHERE status = 'delivered') AS delivered_days,"
-        " count(*) FILTER (WHERE status = 'missing') AS missing_days,"
-        " sum(files) AS files, sum(files_held) AS files_held, sum(rows_received) AS rows_received,"
-        " sum(rows_held) AS rows_held FROM marts.data_quality_completeness GROUP BY ALL ORDER BY county_code",
-    )
-    recent = data["dates"][0] if data["dates"] else as_of
-    data["completeness"] = _rows(
-        con,
-        "SELECT delivery_date, county_code, province_code, status, files, files_held"
-        " FROM marts.data_quality_completeness WHERE delivery_date >= ?",
-        [recent],
-    )
-    data["quarantine"] = _rows(
-        con,
-        "SELECT outcome, reason, entity, sum(records)::BIGINT AS records, sum(files)::BIGINT AS files,"
-        " count(DISTINCT delivery_date) AS dates FROM marts.data_quality_quarantine"
-        " GROUP BY ALL ORDER BY records DESC, outcome, reason, entity",
-    )
-    data["quarantine_rows"] = _rows(con, "SELECT count(*) AS n FROM audit.quarantine")[0]["n"]
-    data["reconciliation"] = _rows(
-        con,
-        "SELECT delivery_date, sum(received)::BIGINT AS received, sum(applied)::BIGINT AS applied,"
-        " sum(stale)::BIGINT AS stale, sum(duplicate)::BIGINT AS duplicate,"
-        " sum(parked)::BIGINT AS parked, sum(held)::BIGINT AS held, sum(warned)::BIGINT AS warned"
-        " FROM audit.reconciliation WHERE delivery_date >= ? GROUP BY ALL ORDER BY delivery_date",
-        [recent],
-    )
-    data["expectations"] = _rows(
-        con,
-        "SELECT entity, expectation, severity, sum(evaluated)::BIGINT AS evaluated,"
-        " sum(failed)::BIGINT AS failed, count(DISTINCT delivery_date) FILTER (WHERE failed > 0) AS dates"
-        " FROM audit.validation_results GROUP BY ALL HAVING sum(failed) > 0"
-        " ORDER BY failed DESC, entity, expectation",
-    )
+    data["counties"] = sql.rows(con, "completeness_by_county")
+    since = {"since": data["dates"][0] if data["dates"] else as_of}
+    data["completeness"] = sql.rows(con, "completeness_since", since)
+    data["quarantine"] = sql.rows(con, "quarantine_by_reason")
+    data["quarantine_rows"] = sql.rows(con, "quarantine_entries")[0]["n"]
+    data["reconciliation"] = sql.rows(con, "reconciliation_since", since)
+    data["expectations"] = sql.rows(con, "failed_expectations")
     # A view in the warehouse, published as a table: snapshots of older code lack it.
+    timeliness = {"schema_name": "marts", "table_name": "data_quality_timeliness"}
     data["timeliness"] = (
-        _rows(
-            con,
-            "SELECT delivery_date, on_time, minutes_late, successful_runs,"
-            " strftime(timezone('Asia/Shanghai', deadline_at), '%Y-%m-%d %H:%M') AS deadline,"
-            " strftime(timezone('Asia/Shanghai', first_loaded_at), '%Y-%m-%d %H:%M') AS first_loaded"
-            " FROM marts.data_quality_timeliness WHERE delivery_date >= ? ORDER BY delivery_date",
-            [recent],
-        )
-        if _rows(
-            con,
-            "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'marts'"
-            " AND table_name = 'data_quality_timeliness'",
-        )
+        sql.rows(con, "timeliness_since", since)
+        if sql.rows(con, "table_exists", timeliness)
         else None
     )
     return data
@@ -690,11 +148,28 @@ Column = tuple[str, Callable[[Row], Any]]
 YES_NO = {True: "yes", False: "no", None: "-"}
 
 
+class Tile(NamedTuple):
+    value: str
+    label: str
+    tone: str  # good, bad or neutral
+
+
+class Drawn(NamedTuple):
+    """A chart ready for a figure: its title and its SVG."""
+
+    title: str
+    svg: Markup
+
+
+def _drawn(chart: BarChart, label_id: str) -> Drawn:
+    return Drawn(chart.title, chart.svg(label_id))
+
+
 def _spec_table(
     rows: Sequence[Row], columns: Sequence[Column], *, text: int = 1, empty: str = "no rows"
-) -> str:
+) -> Table:
     """A table from (header, getter) columns; the first ``text`` columns are left-aligned."""
-    return _table(
+    return Table(
         [h for h, _ in columns],
         [[get(r) for _, get in columns] for r in rows],
         numeric=set(range(text, len(columns))),
@@ -712,34 +187,9 @@ def _nation_first(rows: Sequence[Row]) -> list[Row]:
     return sorted(rows, key=lambda r: (r["province_code"] != "00", r["province_code"]))
 
 
-def _header(data: dict[str, Any]) -> str:
-    meta = data["meta"]
-    dates = meta["deliveries_included"] or []
-    span = f"{dates[0]} to {dates[-1]}" if dates else "none"
-    links = "".join(f'<a href="#{a}">{t}</a>' for a, t in NAV)
-    return (
-        '<header class="top"><h1>Poverty registry: progress report</h1>'
-        f'<p class="meta">As of delivery date <b>{_e(meta["as_of_date"])}</b>'
-        f" &middot; snapshot published <b>{_e(meta['published_local'])}</b> (Asia/Shanghai)"
-        f" &middot; {len(dates)} delivery dates included ({_e(span)})"
-        f" &middot; code version {_e(meta['code_version'])} &middot; run {_e(meta['run_id'])}</p>"
-        f"<nav>{links}</nav></header>"
-    )
-
-
-NAV = (
-    ("progress", "Target progress"),
-    ("provinces", "Provinces"),
-    ("causes", "Causes"),
-    ("readiness", "Village exit readiness"),
-    ("coverage", "Programme coverage"),
-    ("quality", "Data quality"),
-)
-
-
-def _tiles(data: dict[str, Any]) -> str:
+def _tiles(data: dict[str, Any]) -> list[Tile]:
     as_of = data["meta"]["as_of_date"]
-    tiles: list[tuple[str, str, str]] = []  # value, label, good/bad/neutral
+    tiles: list[Tile] = []
     nation = [
         r for r in data["progress"] if r["province_code"] == "00" and r["as_of_date"] == as_of
     ]
@@ -750,11 +200,15 @@ def _tiles(data: dict[str, Any]) -> str:
             if n["target_people"]
             else " (no target)"
         )
-        tiles.append((_int(n["net_people"]), f"net people lifted in {data['year']}{of_target}", ""))
+        tiles.append(
+            Tile(
+                _int(n["net_people"]), f"net people lifted in {data['year']}{of_target}", "neutral"
+            )
+        )
         if n["projected_year_end"] is not None:
             verdict = "on track" if n["on_track"] else "behind the target"
             tiles.append(
-                (
+                Tile(
                     _int(n["projected_year_end"]),
                     f"projected by 31 December at the current run rate: {verdict}",
                     "good" if n["on_track"] else "bad",
@@ -762,7 +216,7 @@ def _tiles(data: dict[str, Any]) -> str:
             )
         if n["lifted_people"]:
             tiles.append(
-                (
+                Tile(
                     _pct(100 * n["verified_people"] / n["lifted_people"]),
                     "of people lifted are in verified exits;"
                     f" {_int(n['paper_exit_people'])} in paper exits",
@@ -773,35 +227,29 @@ def _tiles(data: dict[str, Any]) -> str:
         s = data["stock"][0]
         households = s["households_poor"] + s["households_returned"]
         tiles.append(
-            (
+            Tile(
                 _int(s["poor_stock_people"]),
                 f"people still poor (poor or returned) in {_int(households)} households;"
                 f" incidence {_frac(s['incidence'], 2)}",
-                "",
+                "neutral",
             )
         )
     ready = sum(r["ready"] for r in data["readiness"])
     villages = sum(r["villages"] for r in data["readiness"])
-    tiles.append((f"{ready:,} of {villages:,}", "villages below their exit threshold", ""))
+    tiles.append(
+        Tile(f"{ready:,} of {villages:,}", "villages below their exit threshold", "neutral")
+    )
     latest = [c for c in data["completeness"] if c["delivery_date"] == as_of]
     if latest:
         delivered = sum(c["status"] == "delivered" for c in latest)
         tiles.append(
-            (
+            Tile(
                 f"{delivered:,} of {len(latest):,}",
                 f"counties delivered on {as_of}",
                 "good" if delivered == len(latest) else "bad",
             )
         )
-    return (
-        '<div class="tiles">'
-        + "".join(
-            f'<div class="tile {cls or "neutral"}"><div class="v">{_e(v)}</div>'
-            f'<div class="l">{_e(label)}</div></div>'
-            for v, label, cls in tiles
-        )
-        + "</div>"
-    )
+    return tiles
 
 
 PROGRESS_COLUMNS: tuple[Column, ...] = (
@@ -817,23 +265,18 @@ PROGRESS_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _progress_section(data: dict[str, Any]) -> str:
+def _progress(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Burn-ups of the nation and of each province, or None without progress this year."""
     year, names = data["year"], data["provinces"]
     by_area: dict[str, list[Row]] = {}
     for r in data["progress"]:
         by_area.setdefault(r["province_code"], []).append(r)
-    out = [
-        '<section id="progress"><h2>Target progress</h2>'
-        f"<p>People lifted out of poverty in {year}, net of returns, counted by the date of each"
-        " exit (a late-reported exit raises an earlier point) against the year's target.</p>"
-    ]
     if not by_area:
-        out.append(f'<p class="empty">No target progress for {year} in this snapshot.</p>')
-        return "".join(out) + "</section>"
+        return None
 
-    def chart(code: str, compact: bool) -> str:
+    def chart(code: str, compact: bool) -> Markup:
         rows = by_area[code]
-        return _burnup(
+        return burnup(
             f"{_area(code, names)}: net people lifted in {year}",
             f"svg-burnup-{code}",
             year,
@@ -845,62 +288,41 @@ def _progress_section(data: dict[str, Any]) -> str:
             compact=compact,
         )
 
-    table = _spec_table(
-        [r for code in sorted(by_area) for r in by_area[code]],
-        [
-            ("area", lambda r: _area(r["province_code"], names)),
-            ("as of", lambda r: r["as_of_date"]),
-            *PROGRESS_COLUMNS,
-        ],
-        text=2,
-    )
-    how = (
-        "the solid line is the cumulative net number of people lifted (exits minus returns) on each"
-        " as-of date; the dashed line is the year's target and the dotted diagonal the even pace that"
-        " reaches it on 31 December, so a line above the diagonal is ahead of pace. The dotted blue"
-        " line projects the current run rate to the year end."
-    )
-    if "00" in by_area:
-        out.append(
-            _figure(
-                "burnup-nation",
-                f"Burn-up {year}: nation",
-                how,
-                chart("00", False),
-                table,
-                "marts.target_progress (province_code 00 = nation)",
-            )
-        )
-    provinces = [c for c in sorted(by_area) if c != "00"]
-    if provinces:
-        out.append(
-            _figure(
-                "burnup-provinces",
-                f"Burn-up {year}: provinces",
-                how + " Each province has its own vertical scale.",
-                '<div class="grid">' + "".join(chart(c, True) for c in provinces) + "</div>",
-                table,
-                "marts.target_progress",
-            )
-        )
-    return "".join(out) + "</section>"
+    return {
+        "nation": chart("00", False) if "00" in by_area else None,
+        "provinces": [chart(c, True) for c in sorted(by_area) if c != "00"],
+        "numbers": _spec_table(
+            [r for code in sorted(by_area) for r in by_area[code]],
+            [
+                ("area", lambda r: _area(r["province_code"], names)),
+                ("as of", lambda r: r["as_of_date"]),
+                *PROGRESS_COLUMNS,
+            ],
+            text=2,
+        ),
+    }
 
 
-def _provinces_section(data: dict[str, Any]) -> str:
+def _provinces(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Net people lifted against the target and exits by verification, per area on the as-of
+    date, or None without progress on that date."""
     names, as_of = data["provinces"], data["meta"]["as_of_date"]
     latest = _nation_first([r for r in data["progress"] if r["as_of_date"] == as_of])
-    out = ['<section id="provinces"><h2>Province progress</h2>']
     if not latest:
-        out.append('<p class="empty">No target progress on the as-of date.</p>')
-        return "".join(out) + "</section>"
-    numbers = _spec_table(
-        latest, [("area", lambda r: _area(r["province_code"], names)), *PROGRESS_COLUMNS]
-    )
+        return None
 
     def net_note(r: Row) -> str:
         if not r["target_people"]:
             return f"{_int(r['net_people'])}, no target"
         return f"{_int(r['net_people'])} = {_pct(r['pct_of_target'])}"
+
+    def paper_note(r: Row) -> str:
+        share = (
+            f" ({_pct(100 * r['paper_exit_people'] / r['lifted_people'])})"
+            if r["lifted_people"]
+            else ""
+        )
+        return f"{_int(r['paper_exit_people'])} paper{share}"
 
     net = BarChart(
         title=f"Net people lifted against the target, as of {as_of}",
@@ -917,27 +339,6 @@ def _provinces_section(data: dict[str, Any]) -> str:
             for r in latest
         ],
     )
-    out.append(
-        _figure(
-            "province-net",
-            net.title,
-            "each blue bar is an area's net people lifted this year; the grey bar behind it is its"
-            " target, so a blue bar that fills the grey one has met the target. The note gives the"
-            " share of the target.",
-            net.svg("svg-province-net"),
-            numbers,
-            "marts.target_progress",
-        )
-    )
-
-    def paper_note(r: Row) -> str:
-        share = (
-            f" ({_pct(100 * r['paper_exit_people'] / r['lifted_people'])})"
-            if r["lifted_people"]
-            else ""
-        )
-        return f"{_int(r['paper_exit_people'])} paper{share}"
-
     verified = BarChart(
         title=f"Exits by verification, as of {as_of}",
         x_label="People in exits (year to date)",
@@ -954,29 +355,21 @@ def _provinces_section(data: dict[str, Any]) -> str:
             for r in latest
         ],
     )
-    out.append(
-        _figure(
-            "province-verified",
-            verified.title,
-            "the whole bar is the people in exits this year; the green part meets every exit criterion"
-            " (income above the line, food and clothing, education, medical care, housing, water), the"
-            " orange part is paper exits the verification teams must revisit (marts.exit_audit lists"
-            " them with the failed criteria).",
-            verified.svg("svg-province-verified"),
-            numbers,
-            "marts.target_progress, marts.exit_audit",
-        )
-    )
-    return "".join(out) + "</section>"
+    return {
+        "net": _drawn(net, "svg-province-net"),
+        "verified": _drawn(verified, "svg-province-verified"),
+        "numbers": _spec_table(
+            latest, [("area", lambda r: _area(r["province_code"], names)), *PROGRESS_COLUMNS]
+        ),
+    }
 
 
-def _causes_section(data: dict[str, Any]) -> str:
+def _causes(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The nation's main causes, with the shares per area; None without households."""
     names = data["provinces"]
     nation = [r for r in data["causes"] if r["province_code"] == "00"]
-    out = ['<section id="causes"><h2>Causes of poverty</h2>']
     if not nation:
-        out.append('<p class="empty">No registered households.</p>')
-        return "".join(out) + "</section>"
+        return None
     chart = BarChart(
         title="Main cause of poverty, share of registered households (nation)",
         x_label="Share of registered households (%)",
@@ -1001,54 +394,42 @@ def _causes_section(data: dict[str, Any]) -> str:
 
         return get
 
-    matrix = _spec_table(
-        nation,
-        [("cause", lambda r: r["cause"])]
-        + [(f"{_area(a, names)}, % of households", share_in(a)) for a in areas],
-    )
-    detail = _spec_table(
-        data["causes"],
-        [
-            ("area", lambda r: _area(r["province_code"], names)),
-            ("main cause", lambda r: r["cause"]),
-            ("households", lambda r: _int(r["households"])),
-            ("people", lambda r: _int(r["people"])),
-            ("share of households", lambda r: _frac(r["share_of_households"])),
-            ("still poor: households", lambda r: _int(r["poor_households"])),
-            ("still poor: people", lambda r: _int(r["poor_people"])),
-            ("households naming it as another cause", lambda r: _int(r["other_cause_households"])),
-        ],
-        text=2,
-    )
-    out.append(
-        _figure(
-            "causes",
-            chart.title,
-            "each bar is the share of registered households (poor, lifted or returned; removed ones"
-            " left out) whose main cause of poverty is that cause; the shares add up to 100%. The"
-            " tables give the shares per province and how often each cause is named as a secondary"
-            " cause.",
-            chart.svg("svg-causes"),
-            matrix + detail,
-            "marts.causes",
-        )
-    )
-    return "".join(out) + "</section>"
+    return {
+        "chart": _drawn(chart, "svg-causes"),
+        "by_area": _spec_table(
+            nation,
+            [("cause", lambda r: r["cause"])]
+            + [(f"{_area(a, names)}, % of households", share_in(a)) for a in areas],
+        ),
+        "detail": _spec_table(
+            data["causes"],
+            [
+                ("area", lambda r: _area(r["province_code"], names)),
+                ("main cause", lambda r: r["cause"]),
+                ("households", lambda r: _int(r["households"])),
+                ("people", lambda r: _int(r["people"])),
+                ("share of households", lambda r: _frac(r["share_of_households"])),
+                ("still poor: households", lambda r: _int(r["poor_households"])),
+                ("still poor: people", lambda r: _int(r["poor_people"])),
+                (
+                    "households naming it as another cause",
+                    lambda r: _int(r["other_cause_households"]),
+                ),
+            ],
+            text=2,
+        ),
+    }
 
 
-def _readiness_section(data: dict[str, Any]) -> str:
+def _readiness(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Villages ready to exit and villages by incidence band, per province; None without
+    villages."""
     names = data["provinces"]
-    rows: list[Row] = data["readiness"]
-    out = [
-        '<section id="readiness"><h2>Village exit readiness</h2>'
-        "<p>A village may exit when its poverty incidence (remaining poor people / rural hukou"
-        " population) is below 2%, or below 3% in the twelve western provinces.</p>"
-    ]
-    if not rows:
-        out.append('<p class="empty">No villages in this snapshot.</p>')
-        return "".join(out) + "</section>"
+    readiness: list[Row] = data["readiness"]
+    if not readiness:
+        return None
     labels = {
-        f"{_area(r['province_code'], names)} (< {r['threshold'] * 100:.0f}%)": r for r in rows
+        f"{_area(r['province_code'], names)} (< {r['threshold'] * 100:.0f}%)": r for r in readiness
     }
     chart = BarChart(
         title="Villages ready to exit, by province",
@@ -1069,7 +450,7 @@ def _readiness_section(data: dict[str, Any]) -> str:
     )
     county = {(c["province_code"], c["status"]): c["counties"] for c in data["county_readiness"]}
     numbers = _spec_table(
-        rows,
+        readiness,
         [
             ("province", lambda r: _area(r["province_code"], names)),
             ("rule", lambda r: "western" if r["western"] else "general"),
@@ -1088,18 +469,6 @@ def _readiness_section(data: dict[str, Any]) -> str:
         ],
         text=2,
     )
-    out.append(
-        _figure(
-            "readiness",
-            chart.title,
-            "each bar counts a province's villages: green ones are below their exit threshold (shown"
-            " after the province name), red ones are not, grey ones have no rural population on"
-            " record so their incidence is unknown. The table adds the county exit rule.",
-            chart.svg("svg-readiness"),
-            numbers,
-            "marts.village_exit_readiness, marts.county_exit_readiness",
-        )
-    )
 
     bins = {(b["province_code"], b["bin"]): b["villages"] for b in data["incidence_bins"]}
     cols = [b[0] for b in INCIDENCE_BINS] + ["unknown"]
@@ -1108,11 +477,11 @@ def _readiness_section(data: dict[str, Any]) -> str:
         return int(bins.get((r["province_code"], -1 if cols[j] == "unknown" else j), 0))
 
     top_share = max(
-        (count(r, j) / r["villages"] for r in rows for j in range(len(cols))), default=1.0
+        (count(r, j) / r["villages"] for r in readiness for j in range(len(cols))), default=1.0
     )
     cells = {
         (label, col): Cell(
-            _shade(count(r, j) / r["villages"] / (top_share or 1)),
+            shade(count(r, j) / r["villages"] / (top_share or 1)),
             f"{count(r, j):,}",
             f"{label}, incidence {col}: {count(r, j):,} villages",
         )
@@ -1128,8 +497,9 @@ def _readiness_section(data: dict[str, Any]) -> str:
         )
         for label, r in labels.items()
     }
-    heat = _heatmap(
-        "Villages by poverty incidence, by province",
+    title = "Villages by poverty incidence, by province"
+    heat = heatmap(
+        title,
         "svg-incidence",
         list(labels),
         cols,
@@ -1137,64 +507,62 @@ def _readiness_section(data: dict[str, Any]) -> str:
         "Poverty incidence of the village (remaining poor people / rural population), %",
         "Province",
         [
-            ("darker = larger share of the province's villages", _shade(0.8), "box"),
+            ("darker = larger share of the province's villages", shade(0.8), "box"),
             ("exit threshold", "#222", "line"),
         ],
         marks,
     )
-    numbers = _table(
-        ["province", *cols],
-        [[label, *(_int(count(r, j)) for j in range(len(cols)))] for label, r in labels.items()],
-    )
-    out.append(
-        _figure(
-            "incidence",
-            "Villages by poverty incidence, by province",
-            "each cell counts the villages of a province whose incidence falls in the column's band;"
-            " the bold line is the province's exit threshold, so the villages left of it are ready."
-            " Darker cells hold a larger share of the province's villages; unknown: no rural"
-            " population on record.",
-            heat,
-            numbers,
-            "marts.village_exit_readiness",
-        )
-    )
-    return "".join(out) + "</section>"
+    return {
+        "villages": _drawn(chart, "svg-readiness"),
+        "numbers": numbers,
+        "incidence": Drawn(title, heat),
+        "incidence_numbers": Table(
+            ["province", *cols],
+            [
+                [label, *(_int(count(r, j)) for j in range(len(cols)))]
+                for label, r in labels.items()
+            ],
+            numeric=set(range(1, len(cols) + 1)),
+        ),
+    }
 
 
 def _of_target(count: Any, target: Any, pct: Any) -> str:
     return f"{_int(count)} of {_int(target)}" + ("" if pct is None else f" = {_pct(pct)}")
 
 
-def _coverage_section(data: dict[str, Any]) -> str:
+# The seed article's national targets: metric of ref.targets, column of
+# marts.programme_coverage, and what the count is.
+SEED_TARGETS = (
+    ("ecommerce_pilot_villages", "pilot_villages", "e-commerce pilot villages against the"),
+    ("ecommerce_villages_cumulative", "reached_villages", "villages reached against the"),
+)
+
+
+def _coverage(data: dict[str, Any]) -> dict[str, Any] | None:
+    """E-commerce villages against their targets per area on the as-of date, and the nation
+    against the seed article's targets; None without coverage on that date."""
     names, as_of = data["provinces"], data["meta"]["as_of_date"]
-    rows = _nation_first(data["coverage"])
-    out = ['<section id="coverage"><h2>Programme coverage</h2>']
+    coverage = _nation_first(data["coverage"])
+    if not coverage:
+        return None
     seed = data["seed_targets"]
-    nation = next((r for r in rows if r["province_code"] == "00"), None)
+    nation = next((r for r in coverage if r["province_code"] == "00"), None)
+    against_seed = None
     if nation and seed:
-        bits = []
-        for metric, column, what in (
-            ("ecommerce_pilot_villages", "pilot_villages", "e-commerce pilot villages against the"),
-            ("ecommerce_villages_cumulative", "reached_villages", "villages reached against the"),
-        ):
-            if metric in seed and seed[metric]["target"]:
-                t = seed[metric]
-                bits.append(
-                    f"<b>{_int(nation[column])}</b> {what} {_int(t['target'])} of the"
-                    f" {t['year']} target ({_pct(100 * nation[column] / t['target'], 2)})"
-                )
-        out.append(
-            "<p>Against the national reference targets of the seed article (ref.targets): "
-            + "; ".join(bits)
-            + ". The chart measures each area against the target in force"
-            " (marts.effective_targets: a delivered target wins over the reference default).</p>"
-        )
-    if not rows:
-        out.append('<p class="empty">No programme coverage on the as-of date.</p>')
-        return "".join(out) + "</section>"
+        against_seed = [
+            {
+                "count": _int(nation[column]),
+                "what": what,
+                "target": _int(seed[metric]["target"]),
+                "year": seed[metric]["year"],
+                "share": _pct(100 * nation[column] / seed[metric]["target"], 2),
+            }
+            for metric, column, what in SEED_TARGETS
+            if metric in seed and seed[metric]["target"]
+        ]
     bars = []
-    for r in rows:
+    for r in coverage:
         area = _area(r["province_code"], names)
         bars.append(
             Bar(
@@ -1226,50 +594,42 @@ def _coverage_section(data: dict[str, Any]) -> str:
         reference_label="target (100%)",
         integer=False,
     )
-    numbers = _spec_table(
-        rows,
-        [
-            ("area", lambda r: _area(r["province_code"], names)),
-            ("villages", lambda r: _int(r["villages"])),
-            ("poor villages", lambda r: _int(r["poor_villages"])),
-            ("with e-commerce station", lambda r: _int(r["villages_with_station"])),
-            ("pilot villages", lambda r: _int(r["pilot_villages"])),
-            ("pilot target", lambda r: _int(r["pilot_villages_target"])),
-            ("pilot target year", lambda r: r["pilot_target_year"] or "-"),
-            ("villages reached", lambda r: _int(r["reached_villages"])),
-            ("reached target", lambda r: _int(r["reached_villages_target"])),
-            ("reached target year", lambda r: r["reached_target_year"] or "-"),
-            ("households selling online", lambda r: _int(r["households_selling_online"])),
-            ("e-commerce trainings", lambda r: _int(r["ecommerce_trainings"])),
-            ("solar PV, kW", lambda r: _num(r["solar_capacity_kw"], 1)),
-            ("paper mulberry, mu", lambda r: _num(r["paper_mulberry_mu"], 1)),
-        ],
-    )
-    out.append(
-        _figure(
-            "coverage",
-            chart.title,
-            "each bar is the share of a target met: orange for pilot villages (villages with an"
-            " e-commerce pilot year), blue for villages ever reached by e-commerce (a service station"
-            " or an e-commerce event). The dashed line is 100%; the note gives count and target. An"
-            " area without a target has no bar.",
-            chart.svg("svg-coverage"),
-            numbers,
-            "marts.programme_coverage, marts.effective_targets, ref.targets",
-        )
-    )
-    return "".join(out) + "</section>"
+    return {
+        "seed": against_seed,
+        "chart": _drawn(chart, "svg-coverage"),
+        "numbers": _spec_table(
+            coverage,
+            [
+                ("area", lambda r: _area(r["province_code"], names)),
+                ("villages", lambda r: _int(r["villages"])),
+                ("poor villages", lambda r: _int(r["poor_villages"])),
+                ("with e-commerce station", lambda r: _int(r["villages_with_station"])),
+                ("pilot villages", lambda r: _int(r["pilot_villages"])),
+                ("pilot target", lambda r: _int(r["pilot_villages_target"])),
+                ("pilot target year", lambda r: r["pilot_target_year"] or "-"),
+                ("villages reached", lambda r: _int(r["reached_villages"])),
+                ("reached target", lambda r: _int(r["reached_villages_target"])),
+                ("reached target year", lambda r: r["reached_target_year"] or "-"),
+                ("households selling online", lambda r: _int(r["households_selling_online"])),
+                ("e-commerce trainings", lambda r: _int(r["ecommerce_trainings"])),
+                ("solar PV, kW", lambda r: _num(r["solar_capacity_kw"], 1)),
+                ("paper mulberry, mu", lambda r: _num(r["paper_mulberry_mu"], 1)),
+            ],
+        ),
+    }
 
 
-def _completeness_figure(data: dict[str, Any]) -> str:
+def _completeness(data: dict[str, Any]) -> dict[str, Any]:
+    """Deliveries by county (or by province when there are many counties) and date."""
     names = data["provinces"]
     dates: list[dt.date] = data["dates"]
     comp: list[Row] = data["completeness"]
     col_of = {d: d.strftime("%m-%d") for d in dates}
     counties = sorted({c["county_code"] for c in comp})
     cells: dict[tuple[str, str], Cell] = {}
-    if len(counties) <= MAX_COUNTY_ROWS:
-        rows = counties
+    by_county = len(counties) <= MAX_COUNTY_ROWS
+    if by_county:
+        heat_rows = counties
         for c in comp:
             if c["delivery_date"] not in col_of:
                 continue
@@ -1285,19 +645,13 @@ def _completeness_figure(data: dict[str, Any]) -> str:
             else:
                 cell = Cell(GREEN, str(c["files"]), f"{where}: {c['files']} files")
             cells[(c["county_code"], col_of[c["delivery_date"]])] = cell
-        y_label = "County"
-        how = (
-            "one row per county, one column per delivery date (month-day). Green: delivered (number"
-            " of files); orange: delivered with files held whole (loaded/delivered); red: missing (a"
-            " county that delivered before sent nothing). Blank: not expected yet."
-        )
     else:
         tally: dict[tuple[str, dt.date], list[int]] = {}
         for c in comp:
             t = tally.setdefault((c["province_code"], c["delivery_date"]), [0, 0])
             t[0] += 1
             t[1] += c["status"] == "delivered"
-        rows = sorted({_area(p, names) for p, _ in tally})
+        heat_rows = sorted({_area(p, names) for p, _ in tally})
         for (p, d), (expected, delivered) in tally.items():
             if d in col_of:
                 share = delivered / expected
@@ -1306,67 +660,75 @@ def _completeness_figure(data: dict[str, Any]) -> str:
                     f"{100 * share:.0f}",
                     f"{_area(p, names)} on {d}: {delivered} of {expected} counties delivered",
                 )
-        y_label = "Province"
-        how = (
-            "one row per province, one column per delivery date (month-day); each cell is the"
-            " percent of the province's counties that delivered. Green: all; orange: at least 90%;"
-            " red: fewer."
-        )
     title = "Completeness: deliveries by county and date"
-    heat = _heatmap(
-        title,
-        "svg-completeness",
-        rows,
-        [col_of[d] for d in dates],
-        cells,
-        f"Delivery date, month-day (the latest {len(dates)}, Asia/Shanghai)",
-        y_label,
-        [("delivered", GREEN, "box"), ("files held", ORANGE, "box"), ("missing", RED, "box")],
-    )
     county_rows: list[Row] = data["counties"]
-    gaps = [c for c in county_rows if c["missing_days"] or c["files_held"]]
-    listed, note = county_rows, ""
-    if len(county_rows) > MAX_COUNTY_TABLE:
-        listed = gaps
-        note = (
-            f"<p>{len(county_rows):,} counties: the {len(gaps):,} with a missing date or a held"
-            " file are listed.</p>"
-        )
-    numbers = note + _spec_table(
-        listed,
-        [
-            ("county", lambda c: c["county_code"]),
-            ("province", lambda c: _area(c["province_code"], names)),
-            ("dates expected", lambda c: _int(c["expected_days"])),
-            ("delivered", lambda c: _int(c["delivered_days"])),
-            ("missing", lambda c: _int(c["missing_days"])),
-            ("completeness", lambda c: _pct(100 * c["delivered_days"] / c["expected_days"])),
-            ("files", lambda c: _int(c["files"])),
-            ("files held", lambda c: _int(c["files_held"])),
-            ("rows received", lambda c: _int(c["rows_received"])),
-            ("rows held", lambda c: _int(c["rows_held"])),
-        ],
-        text=2,
+    capped = len(county_rows) > MAX_COUNTY_TABLE
+    listed = (
+        [c for c in county_rows if c["missing_days"] or c["files_held"]] if capped else county_rows
     )
-    return _figure(
-        "completeness",
-        title,
-        how,
-        heat,
-        numbers,
-        "marts.data_quality_completeness (the table: every processed delivery date)",
-    )
+    return {
+        "title": title,
+        "by_county": by_county,
+        "svg": heatmap(
+            title,
+            "svg-completeness",
+            heat_rows,
+            [col_of[d] for d in dates],
+            cells,
+            f"Delivery date, month-day (the latest {len(dates)}, Asia/Shanghai)",
+            "County" if by_county else "Province",
+            [("delivered", GREEN, "box"), ("files held", ORANGE, "box"), ("missing", RED, "box")],
+        ),
+        "counties": f"{len(county_rows):,}",
+        "listed": f"{len(listed):,}" if capped else None,
+        "numbers": _spec_table(
+            listed,
+            [
+                ("county", lambda c: c["county_code"]),
+                ("province", lambda c: _area(c["province_code"], names)),
+                ("dates expected", lambda c: _int(c["expected_days"])),
+                ("delivered", lambda c: _int(c["delivered_days"])),
+                ("missing", lambda c: _int(c["missing_days"])),
+                ("completeness", lambda c: _pct(100 * c["delivered_days"] / c["expected_days"])),
+                ("files", lambda c: _int(c["files"])),
+                ("files held", lambda c: _int(c["files_held"])),
+                ("rows received", lambda c: _int(c["rows_received"])),
+                ("rows held", lambda c: _int(c["rows_held"])),
+            ],
+            text=2,
+        ),
+    }
 
 
-def _quarantine_figure(data: dict[str, Any]) -> str:
+def _quarantine(data: dict[str, Any]) -> dict[str, Any]:
+    """Quarantine entries by reason and outcome, the 25 largest drawn."""
     q: list[Row] = data["quarantine"]
     by_reason: dict[tuple[str, str], int] = {}
     for r in q:
         key = (r["reason"], r["outcome"])
         by_reason[key] = by_reason.get(key, 0) + r["records"]
     top = sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))[:25]
-    numbers = (
-        _spec_table(
+    title = "Rows not simply applied, by reason (all delivery dates)"
+    svg = None
+    if top:
+        order = list(OUTCOME_COLOURS)
+        outcomes = sorted(
+            {o for (_, o), _ in top},
+            key=lambda o: (o not in order, order.index(o) if o in order else 0, o),
+        )
+        svg = BarChart(
+            title=title,
+            x_label="Quarantine entries (rows, or 1 per unreadable held file)",
+            series={o: (o, OUTCOME_COLOURS.get(o, GREY)) for o in outcomes},
+            bars=[
+                Bar(reason, [(n, outcome)], note=f"{n:,} {outcome}") for (reason, outcome), n in top
+            ],
+        ).svg("svg-quarantine")
+    return {
+        "title": title,
+        "svg": svg,
+        "entries": f"{data['quarantine_rows']:,}",
+        "numbers": _spec_table(
             q,
             [
                 ("outcome", lambda r: r["outcome"]),
@@ -1378,42 +740,12 @@ def _quarantine_figure(data: dict[str, Any]) -> str:
             ],
             text=3,
             empty="no quarantine entries",
-        )
-        + f"<p>audit.quarantine holds {data['quarantine_rows']:,} entries.</p>"
-    )
-    title = "Rows not simply applied, by reason (all delivery dates)"
-    if top:
-        order = list(OUTCOME_COLOURS)
-        outcomes = sorted(
-            {o for (_, o), _ in top},
-            key=lambda o: (o not in order, order.index(o) if o in order else 0, o),
-        )
-        chart = BarChart(
-            title=title,
-            x_label="Quarantine entries (rows, or 1 per unreadable held file)",
-            series={o: (o, OUTCOME_COLOURS.get(o, GREY)) for o in outcomes},
-            bars=[
-                Bar(reason, [(n, outcome)], note=f"{n:,} {outcome}") for (reason, outcome), n in top
-            ],
-        ).svg("svg-quarantine")
-    else:
-        chart = (
-            '<p class="empty">No row was held, set aside or warned in the delivery dates of this'
-            " snapshot: audit.quarantine is empty, so there is nothing to chart.</p>"
-        )
-    return _figure(
-        "quarantine",
-        title,
-        "each bar counts the quarantine entries with one reason code, coloured by what happened to"
-        " the rows: held (not loaded), conflict, stale or duplicate (an older or repeated version),"
-        " parked (waiting for its parent) or warned (loaded with a flag). The 25 largest are drawn.",
-        chart,
-        numbers,
-        "marts.data_quality_quarantine (counts of audit.quarantine)",
-    )
+        ),
+    }
 
 
-def _reconciliation_figure(data: dict[str, Any]) -> str:
+def _reconciliation(data: dict[str, Any]) -> dict[str, Any]:
+    """Rows received per recent delivery date, by outcome."""
     rec: list[Row] = data["reconciliation"]
     kinds = (
         ("applied", GREEN),
@@ -1435,24 +767,19 @@ def _reconciliation_figure(data: dict[str, Any]) -> str:
             for r in rec
         ],
     )
-    numbers = _spec_table(
-        rec,
-        [
-            ("delivery date", lambda r: r["delivery_date"]),
-            *((k, lambda r, k=k: _int(r[k])) for k in ("received", *(k for k, _ in kinds))),
-            ("warned (of applied)", lambda r: _int(r["warned"])),
-        ],
-    )
-    return _figure(
-        "reconciliation",
-        chart.title,
-        "each bar is one delivery date's rows; every row received is applied, stale, duplicate,"
-        " parked or held, so the segments make up the whole bar: nothing is lost. Warned rows are"
-        " applied rows that carry a flag.",
-        chart.svg("svg-reconciliation") if rec else '<p class="empty">No delivered rows.</p>',
-        numbers,
-        f"audit.reconciliation (the latest {MAX_HEATMAP_DATES} delivery dates at most)",
-    )
+    return {
+        "title": chart.title,
+        "svg": chart.svg("svg-reconciliation") if rec else None,
+        "max_dates": MAX_HEATMAP_DATES,
+        "numbers": _spec_table(
+            rec,
+            [
+                ("delivery date", lambda r: r["delivery_date"]),
+                *((k, lambda r, k=k: _int(r[k])) for k in ("received", *(k for k, _ in kinds))),
+                ("warned (of applied)", lambda r: _int(r["warned"])),
+            ],
+        ),
+    }
 
 
 def _late(minutes: float | None) -> str:
@@ -1465,19 +792,17 @@ def _late(minutes: float | None) -> str:
     return f"{minutes:,.0f} minutes late"
 
 
-def _timeliness(data: dict[str, Any]) -> str:
-    rows: list[Row] | None = data["timeliness"]
-    if rows is None:
-        return ""
-    on_time = sum(bool(r["on_time"]) for r in rows)
-    return (
-        "<h3>Timeliness: loaded by the deadline?</h3>"
-        '<p class="how"><b>How to read this:</b> the deadline for delivery date D is 02:00'
-        " Asia/Shanghai on D + 1; a date is on time when its first successful load came before it."
-        f" {on_time} of {len(rows)} delivery dates were on time. A backfill or a demo replays old"
-        " dates, so their loads are late by construction.</p>"
-        + _spec_table(
-            rows,
+def _timeliness(data: dict[str, Any]) -> dict[str, Any] | None:
+    """Whether each recent delivery date was loaded by its deadline; None for a snapshot
+    without marts.data_quality_timeliness."""
+    timeliness: list[Row] | None = data["timeliness"]
+    if timeliness is None:
+        return None
+    return {
+        "on_time": sum(bool(r["on_time"]) for r in timeliness),
+        "dates": len(timeliness),
+        "numbers": _spec_table(
+            timeliness,
             [
                 ("delivery date", lambda r: r["delivery_date"]),
                 ("deadline (Asia/Shanghai)", lambda r: r["deadline"]),
@@ -1486,66 +811,46 @@ def _timeliness(data: dict[str, Any]) -> str:
                 ("successful loads", lambda r: _int(r["successful_runs"])),
             ],
             text=4,
-        )
-        + '<p class="src">Source: marts.data_quality_timeliness (from audit.runs)</p>'
-    )
+        ),
+    }
 
 
-def _quality_section(data: dict[str, Any]) -> str:
-    rules = _spec_table(
-        data["expectations"],
-        [
-            ("entity", lambda r: r["entity"]),
-            ("rule", lambda r: r["expectation"]),
-            ("severity", lambda r: r["severity"]),
-            ("rows evaluated", lambda r: _int(r["evaluated"])),
-            ("rows failed", lambda r: _int(r["failed"])),
-            ("delivery dates with failures", lambda r: _int(r["dates"])),
-        ],
-        text=3,
-        empty="No rule failed on any row.",
-    )
-    return (
-        '<section id="quality"><h2>Data quality</h2>'
-        "<p>Completeness (which counties delivered), the rows the pipeline did not simply apply,"
-        " and the reconciliation of every delivered row. Reason codes: docs/reason_codes.md.</p>"
-        + _completeness_figure(data)
-        + _quarantine_figure(data)
-        + _reconciliation_figure(data)
-        + _timeliness(data)
-        + "<h3>Validation rules with failures</h3>"
-        '<p class="how">Great Expectations rules that failed on at least one row, all delivery'
-        " dates: error rules hold rows, warn rules flag them. Per delivery:"
-        " reports/validation_D.html.</p>" + rules + "</section>"
-    )
-
-
-SECTIONS: tuple[Callable[[dict[str, Any]], str], ...] = (
-    _progress_section,
-    _provinces_section,
-    _causes_section,
-    _readiness_section,
-    _coverage_section,
-    _quality_section,
-)
+def _quality(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "completeness": _completeness(data),
+        "quarantine": _quarantine(data),
+        "reconciliation": _reconciliation(data),
+        "timeliness": _timeliness(data),
+        "rules": _spec_table(
+            data["expectations"],
+            [
+                ("entity", lambda r: r["entity"]),
+                ("rule", lambda r: r["expectation"]),
+                ("severity", lambda r: r["severity"]),
+                ("rows evaluated", lambda r: _int(r["evaluated"])),
+                ("rows failed", lambda r: _int(r["failed"])),
+                ("delivery dates with failures", lambda r: _int(r["dates"])),
+            ],
+            text=3,
+            empty="No rule failed on any row.",
+        ),
+    }
 
 
 def render_page(data: dict[str, Any]) -> str:
     """The page for data read by ``load``."""
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Poverty registry report as of {_e(data['meta']['as_of_date'])}</title>"
-        f"<style>{STYLE}</style></head><body>"
-        + _header(data)
-        + "<main>"
-        + _tiles(data)
-        + "".join(section(data) for section in SECTIONS)
-        + "</main><footer>Built from the published snapshot analytics.duckdb by"
-        " reporting/html.py. PII-free: no names and no resident IDs, only counts by province,"
-        " county and date. Tables and columns: docs/data_dictionary.md; queries to go further:"
-        " docs/analyst_guide.md. Dates are calendar dates in Asia/Shanghai.</footer>"
-        "</body></html>\n"
+    return render(
+        "report.html",
+        meta=data["meta"],
+        year=data["year"],
+        nav=NAV,
+        tiles=_tiles(data),
+        progress=_progress(data),
+        provinces=_provinces(data),
+        causes=_causes(data),
+        readiness=_readiness(data),
+        coverage=_coverage(data),
+        quality=_quality(data),
     )
 
 

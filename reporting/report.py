@@ -1,55 +1,36 @@
-"""Run summary and the target-progress report, read from the published snapshot.
+"""Run summary, each date's validation page and the target-progress report, read from the
+published snapshot.
 
-The HTML is self-contained (inline CSS and SVG, no CDN) so it opens offline. It reads the
-PII-free snapshot only, so nothing it shows can carry a resident ID or a name.
+The HTML pages are self-contained (inline CSS and SVG, no CDN) so they open offline. The
+report reads the PII-free snapshot only, so nothing it shows can carry a resident ID or a
+name; the validation page shows persons as their pseudonymous keys.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from pathlib import Path
 
 import duckdb
 
-from settings import Paths
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cur = con.execute(sql, params or [])
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+from contract.landing import ENTITIES
+from contract.pseudonym import person_key
+from reporting import sql
+from reporting.html import render_report
+from reporting.render import Table, render
+from settings import Paths, pseudonym_secret
 
 
 def snapshot_summary(analytics: Path) -> dict:
     """What ``povdb status`` and the demo print: the latest run and target progress."""
     con = duckdb.connect(str(analytics), read_only=True)
     try:
-        meta = _rows(con, "SELECT * FROM meta.snapshot")[0]
-        latest_run = _rows(
-            con,
-            "SELECT run_id, delivery_date, loaded_at, files, files_held, rows_received,"
-            " rows_applied, rows_held, state, message FROM audit.runs ORDER BY loaded_at DESC LIMIT 1",
-        )
-        tables = _rows(
-            con,
-            "SELECT schema_name || '.' || table_name AS table_name, estimated_size AS rows"
-            " FROM duckdb_tables() WHERE schema_name IN ('core', 'marts') ORDER BY 1",
-        )
-        progress = _rows(
-            con,
-            "SELECT as_of_date, year, province_code, target_people, lifted_people,"
-            " returned_people, net_people, round(pct_of_target, 2) AS pct_of_target,"
-            " round(projected_year_end) AS projected_year_end, on_track"
-            " FROM marts.target_progress WHERE as_of_date = ? ORDER BY province_code",
-            [meta["as_of_date"]],
-        )
-        quality = _rows(
-            con,
-            "SELECT outcome, reason, count(*) AS rows FROM audit.quarantine"
-            " GROUP BY ALL ORDER BY rows DESC LIMIT 15",
-        )
+        meta = sql.rows(con, "snapshot_meta")[0]
+        latest_run = sql.rows(con, "latest_run")
+        tables = sql.rows(con, "table_rows")
+        progress = sql.rows(con, "target_progress_summary", {"as_of_date": meta["as_of_date"]})
+        quality = sql.rows(con, "quarantine_top_reasons")
     finally:
         con.close()
     return {
@@ -101,12 +82,7 @@ def format_summary(summary: dict) -> str:
 
 
 PERSON_KEYED = {"members"}  # entities whose record key is a resident ID
-
-PAGE_STYLE = (
-    "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;"
-    "margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:2px 6px}td.n{text-align:right}"
-    "tr.fail td{background:#fde8e8}tr.warn td{background:#fff6dd}"
-)
+VALIDATION_HEADERS = ("expectation", "severity", "evaluated", "failed", "failed %", "sample keys")
 
 
 def validation_summary_html(delivery_date: dt.date, run_dir: Path, secret_file: Path) -> str:
@@ -114,54 +90,43 @@ def validation_summary_html(delivery_date: dt.date, run_dir: Path, secret_file: 
 
     Sample keys of persons are shown as their pseudonymous keys, never as resident IDs.
     """
-    from contract.landing import ENTITIES
-    from contract.pseudonym import person_key
-    from settings import pseudonym_secret
-
     secret: bytes | None = None
-    sections = []
+    suites = []
     for entity in ENTITIES:
         path = run_dir / f"validate_{entity}.json"
         if not path.exists():
             continue
         doc = json.loads(path.read_text())
-        rows = []
+        cells, classes = [], []
         for r in doc["results"]:
             keys = list(r.get("sample_keys") or [])
             if entity in PERSON_KEYED and r["severity"] != "batch" and keys:
                 secret = secret or pseudonym_secret(secret_file)
                 keys = [person_key(secret, k[:18].upper()) for k in keys]
             evaluated, failed = r.get("evaluated") or 0, r.get("failed") or 0
-            cls = "" if not failed else ("warn" if r["severity"] == "warn" else "fail")
-            pct = f"{100 * failed / evaluated:.2f}%" if evaluated else "-"
-            rows.append(
-                f'<tr class="{cls}"><td>{html.escape(r["expectation"])}</td>'
-                f"<td>{html.escape(r['severity'])}</td><td class=n>{evaluated:,}</td>"
-                f"<td class=n>{failed:,}</td><td class=n>{pct}</td>"
-                f"<td>{html.escape(', '.join(keys))}</td></tr>"
+            classes.append("" if not failed else ("warn" if r["severity"] == "warn" else "fail"))
+            cells.append(
+                [
+                    r["expectation"],
+                    r["severity"],
+                    f"{evaluated:,}",
+                    f"{failed:,}",
+                    f"{100 * failed / evaluated:.2f}%" if evaluated else "-",
+                    ", ".join(keys),
+                ]
             )
-        suite = doc["results"][0]["suite"] if doc["results"] else entity
-        version = doc["results"][0].get("suite_version") if doc["results"] else "-"
-        sections.append(
-            f"<h2>{html.escape(entity)}</h2><p>Suite <code>{html.escape(suite)}</code> version"
-            f" {html.escape(str(version))}: {doc['rows_in_error']:,} rows held,"
-            f" {doc['rows_warned']:,} rows warned, files held whole:"
-            f" {html.escape(', '.join(doc['batch_held_files']) or 'none')}.</p>"
-            "<table><thead><tr><th>expectation</th><th>severity</th><th>evaluated</th>"
-            "<th>failed</th><th>failed %</th><th>sample keys</th></tr></thead><tbody>"
-            + "".join(rows)
-            + "</tbody></table>"
+        suites.append(
+            {
+                "entity": entity,
+                "name": doc["results"][0]["suite"] if doc["results"] else entity,
+                "version": doc["results"][0].get("suite_version") if doc["results"] else "-",
+                "rows_held": f"{doc['rows_in_error']:,}",
+                "rows_warned": f"{doc['rows_warned']:,}",
+                "files_held_whole": ", ".join(f["file_name"] for f in doc["held_files"]) or "none",
+                "results": Table(VALIDATION_HEADERS, cells, numeric={2, 3, 4}, classes=classes),
+            }
         )
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Validation {delivery_date}</title><style>{PAGE_STYLE}</style></head><body>"
-        f"<h1>Great Expectations results for delivery {delivery_date}</h1>"
-        "<p>Error rules hold rows (audit.quarantine, outcome held), warn rules load them with a"
-        " flag (outcome warned); a file with more than half of its rows in error is held whole."
-        " Reason codes: docs/reason_codes.md. Persons appear as pseudonymous keys.</p>"
-        + "".join(sections)
-        + "</body></html>\n"
-    )
+    return render("validation.html", delivery_date=delivery_date, suites=suites)
 
 
 def write_reports(paths: Paths, *, delivery_date: dt.date, run_dir: Path) -> dict:
@@ -182,8 +147,6 @@ def write_reports(paths: Paths, *, delivery_date: dt.date, run_dir: Path) -> dic
     # The report analysts open (reporting/html.py), from the snapshot only. The
     # target_progress.html of earlier versions is kept as a byte-identical copy so that
     # bookmarks and links keep working; report.html is the name to use.
-    from reporting.html import render_report
-
     page = render_report(paths.analytics)
     html_file = paths.reports / "report.html"
     for target in (html_file, paths.reports / "target_progress.html"):

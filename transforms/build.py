@@ -1,8 +1,10 @@
 """The transform step's I/O shell: scan staging of every accepted delivery, apply the pure
 transforms, write the core tables as Parquet for the load step.
 
-Every output is a folder of Parquet parts (``<out>/<name>/part-NNN.parquet``; read them
-with :func:`parts`). Villages, assistance and targets are small and done in one part.
+Every output is a folder of Parquet parts (``<out>/<name>/part-NNN.parquet``;
+:func:`outputs` lists them for the load). The output is everything the load reads: the
+core tables, every delivered row's outcome, and the rows typing and validation held or
+warned (copied from staging, so the load never reads staging itself). Villages, assistance and targets are small and done in one part.
 Households and members, the bulk of a national registry, are done county by county in
 buckets of counties, so that memory is bounded by a bucket, not by the registry: every
 rule over households and members looks at one household (its members, its versions) or
@@ -25,6 +27,7 @@ import polars as pl
 
 import settings
 from contract.landing import ENTITIES, staging_schema
+from contract.records import ROW_FINDING_SCHEMA
 from contract.reference import REF_DIR as REF
 from transforms.cross_checks import (
     household_head_count,
@@ -42,9 +45,26 @@ JOIN_ROW = ["_delivery_date", "_file_name", "_row_number"]
 SMALL_ENTITIES = ("villages", "assistance", "targets")
 
 
+OUTPUTS = (
+    *(f"{e}_{kind}" for e in ENTITIES for kind in ("current", "outcomes")),
+    "villages_history",
+    "households_history",
+    "status_events",
+    "exit_checks",
+    "cross_warnings",
+    "held_rows",
+    "validation_warnings",
+)
+
+
 def parts(out: Path, name: str) -> str:
     """The glob of one output's Parquet parts."""
     return str(out / name / "*.parquet")
+
+
+def outputs(out: Path) -> dict[str, str]:
+    """Every output of a transform written under ``out``: {name: glob of its parts}."""
+    return {name: parts(out, name) for name in OUTPUTS}
 
 
 def _scan(folder: Path, schema: pl.Schema | None = None) -> pl.LazyFrame | None:
@@ -171,12 +191,26 @@ def _movers_across_counties(staging: Path, spill: Path) -> pl.DataFrame:
     return pl.DataFrame({"id_number": [r[0] for r in rows]}, schema={"id_number": pl.String})
 
 
+def _staged_findings(w: _Writer, staging: Path) -> None:
+    """Rows typing and validation held (``held_rows``) or warned (``validation_warnings``),
+    every entity's, with the entity named."""
+    for name, layer in (("held_rows", "rejects"), ("validation_warnings", "warnings")):
+        for part, entity in enumerate(ENTITIES):
+            found = _scan(staging / layer / entity)
+            rows = (
+                pl.LazyFrame(schema=ROW_FINDING_SCHEMA)
+                if found is None
+                else found.select(list(ROW_FINDING_SCHEMA))
+            )
+            w.write(name, rows.select(pl.lit(entity).alias("entity"), pl.all()), part)
+
+
 def build_core(staging: Path, out: Path, *, households_per_bucket: int | None = None) -> dict:
-    """Write ``<entity>_current``, ``<entity>_history``, ``<entity>_outcomes``,
-    ``status_events``, ``exit_checks`` and ``cross_warnings`` as Parquet parts under
-    ``out``; return row counts."""
+    """Write every output of :data:`OUTPUTS` as Parquet parts under ``out``; return row
+    counts."""
     out.mkdir(parents=True, exist_ok=True)
     w = _Writer(out)
+    _staged_findings(w, staging)
     cands = {e: candidates(staging, e) for e in ENTITIES}
     for entity in SMALL_ENTITIES:
         _entity_outputs(w, entity, classify(cands[entity], entity).collect(), 0)

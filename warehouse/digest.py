@@ -4,7 +4,9 @@ Two warehouses (or two snapshots) hold the same data when every table's digest i
 What a digest leaves out is the pipeline's own record of attempts, which differs between
 runs of the same deliveries: it is listed once, here, for every comparison that needs it.
 
-``python -m warehouse.digest FILE [--json OUT]`` prints one line per table.
+``python -m warehouse.digest FILE [--json OUT] [--expect JSON]`` prints one line per table;
+with ``--expect`` (digests written earlier by ``--json``) it names every table that differs
+and exits 1 when any does.
 """
 
 from __future__ import annotations
@@ -105,13 +107,39 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m warehouse.digest", description=__doc__)
     p.add_argument("file", type=Path)
     p.add_argument("--json", type=Path, help="also write the digests to this JSON file")
+    p.add_argument("--expect", type=Path, help="compare with digests written by --json")
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="leave this table out of the comparison (repeatable)",
+    )
     a = p.parse_args(argv)
     found = digests(a.file)
     for d in found.values():
         print(f"{d.table:55} {d.rows:>12,} {d.digest}")
     if a.json:
         a.json.write_text(json.dumps({t: asdict(d) for t, d in found.items()}, indent=1))
+    if a.expect:
+        expected = {
+            t: TableDigest(d["table"], d["rows"], d["digest"], tuple(d["columns"]))
+            for t, d in json.loads(a.expect.read_text()).items()
+        }
+        ignored = set(a.ignore)
+        differ = differences(
+            {t: d for t, d in expected.items() if t not in ignored},
+            {t: d for t, d in found.items() if t not in ignored},
+        )
+        for t in differ:
+            print(f"DIFFERS: {t} (expected {_rows(expected.get(t))}, found {_rows(found.get(t))})")
+        print(f"{len(found) - len(ignored & found.keys())} tables compared, {len(differ)} differ")
+        return 1 if differ else 0
     return 0
+
+
+def _rows(d: TableDigest | None) -> str:
+    return "no such table" if d is None else f"{d.rows:,} rows"
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """The load step: everything a run changes in the warehouse, in one DuckDB transaction.
 
 Core tables and the row-level audit (quarantine, reconciliation) are rebuilt from the
-transform's output, which covers every accepted delivery: the warehouse is a function of
-the set of deliveries, whatever order the dates ran in. The file ledger and validation
-results of date D are replaced (delete what D contributed, insert). A failing post-load
-check rolls everything back and fails the run.
+transform's output (``outputs``: {name: Parquet glob}, see ``transforms.build.OUTPUTS``),
+which covers every accepted delivery: the warehouse is a function of the set of
+deliveries, whatever order the dates ran in. The file ledger and validation results of
+date D are replaced (delete what D contributed, insert). A failing post-load check rolls
+everything back and fails the run.
+
+The statements are ``audit/*.sql`` and ``core/*.sql`` beside this module; the generic
+table swap (:func:`_replace`) is built here from the catalogue.
 """
 
 from __future__ import annotations
@@ -15,23 +19,27 @@ import json
 import logging
 import re
 import time
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 import settings
 from contract import pseudonym
 from contract.landing import ENTITIES
+from contract.records import IngestedFile, Ledger, LoadSummary, ValidationSummary
 from settings import Paths, faults
-from transforms.build import parts as transform_parts
+from warehouse import sqlfiles
 from warehouse.loader import (
     build_marts,
     connect,
     load_reference,
     migrate,
     post_load_checks,
-    sql_literal,
 )
+from warehouse.sqlfiles import sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -42,48 +50,11 @@ CORE_TABLES = {
     "assistance": ("core.assistance", None),
     "targets": ("core.targets", None),
 }
-PERSON_ID_SOURCES = (
-    "SELECT head_id_number AS id FROM core.households_history",
-    "SELECT id_number AS id FROM core.members",
-)
+# The volume-jump rule, a query over audit.files; the quarantine reads it as a view.
+VOLUME_JUMPS = sqlfiles.read("audit/volume_jumps.sql")
 
 
-# A county whose delivery volume (rows of one entity on one date) jumps above 3x or falls
-# below a third of the median of its own earlier change deliveries, once it has five.
-# Like with like: a county's first delivery of an entity is its initial registration and
-# is left out of the history. Files of held deliveries do not count.
-VOLUME_JUMP_FACTOR = 3
-VOLUME_JUMP_HISTORY = 5
-VOLUME_JUMPS = f"""
-    WITH per_day AS (
-        SELECT source, entity, delivery_date, sum(rows) AS rows
-        FROM audit.files
-        WHERE outcome = 'loaded' AND source <> 'national' AND rows IS NOT NULL
-        GROUP BY ALL
-    ),
-    numbered AS (
-        SELECT *, row_number() OVER (PARTITION BY source, entity ORDER BY delivery_date) AS n
-        FROM per_day
-    ),
-    judged AS (
-        SELECT *,
-            median(CASE WHEN n > 1 THEN rows END) OVER w AS usual,
-            count(CASE WHEN n > 1 THEN rows END) OVER w AS history
-        FROM numbered
-        WINDOW w AS (PARTITION BY source, entity ORDER BY delivery_date
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-    )
-    SELECT f.delivery_date, f.file_name, f.entity,
-           format('{{}} rows of {{}} from county {{}}; its usual change delivery is {{}} rows',
-                  j.rows, j.entity, j.source, j.usual) AS detail
-    FROM judged j
-    JOIN audit.files f USING (source, entity, delivery_date)
-    WHERE j.n > 1 AND j.history >= {VOLUME_JUMP_HISTORY} AND f.outcome = 'loaded'
-      AND (j.rows > {VOLUME_JUMP_FACTOR} * j.usual + 10 OR {VOLUME_JUMP_FACTOR} * j.rows + 10 < j.usual)
-"""
-
-
-def held_message(summary: dict) -> str | None:
+def held_message(summary: LoadSummary) -> str | None:
     """The message for a delivery that loaded with held files or rows; None when none was held."""
     files, rows = summary.get("files_held", 0), summary.get("rows_held", 0)
     if not files and not rows:
@@ -124,9 +95,14 @@ def _without_key_index(columns_ddl: str) -> str:
     return re.sub(r"NOT NULL(\s+NOT NULL)+", "NOT NULL", columns_ddl)
 
 
-def _replace(con: duckdb.DuckDBPyConnection, table: str, source: str) -> int:
-    """Replace every row of ``table`` with the rows of ``source`` (a FROM clause), within
-    the transaction.
+def _replace(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: str,
+    params: Mapping[str, Any] | None = None,
+) -> int:
+    """Replace every row of ``table`` with the rows of ``source`` (a FROM clause, taking
+    ``params``), within the transaction.
 
     The rows go into a new table of the same definition (constraints and comments
     included) that then takes the old one's place. Deleting every row and inserting the
@@ -150,7 +126,7 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, source: str) -> int:
         raise RuntimeError(f"unexpected definition of {table}: {ddl[:80]!r}")
     staged = f"{name}__new"
     con.execute(f"CREATE TABLE {schema}.{staged}(" + _without_key_index(ddl[len(head) :]))
-    con.execute(f"INSERT INTO {schema}.{staged} ({cols}) SELECT {cols} FROM {source}")
+    con.execute(f"INSERT INTO {schema}.{staged} ({cols}) SELECT {cols} FROM {source}", params)
     con.execute(f"DROP TABLE {table}")
     con.execute(f"ALTER TABLE {schema}.{staged} RENAME TO {name}")
     if comment:
@@ -160,7 +136,13 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, source: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
 
 
-def _file_rows(ledger: dict, ingested: dict, validation: dict, run_id: str) -> list[tuple]:
+def _file_rows(
+    ledger: Ledger,
+    ingested: Mapping[str, list[IngestedFile]],
+    validation: Mapping[str, ValidationSummary],
+    run_id: str,
+) -> list[dict[str, Any]]:
+    """The parameters of ``audit/files_record.sql`` for each file of the ledger."""
     by_name: dict[str, dict] = {e["file_name"]: dict(e) for e in ledger["files"]}
     for entity in ENTITIES:
         for res in ingested[entity]:
@@ -169,154 +151,52 @@ def _file_rows(ledger: dict, ingested: dict, validation: dict, run_id: str) -> l
             entry["outcome"] = "loaded" if res["outcome"] == "loaded" else "held"
             if res["outcome"] == "held":
                 entry["reason"], entry["detail"] = res["reason"], res["detail"]
-        for name in validation[entity]["batch_held_files"]:
-            by_name[name].update(
-                outcome="held",
-                reason="file_mostly_invalid",
-                detail="more than half of the file's rows fail error-severity rules",
+        for held in validation[entity]["held_files"]:
+            by_name[held["file_name"]].update(
+                outcome="held", reason=held["reason"], detail=held["detail"]
             )
-    rows = []
-    for e in by_name.values():
-        rows.append(
-            (
-                e["delivery_date"],
-                e["file_name"],
-                e.get("entity"),
-                e.get("source"),
-                e.get("format"),
-                e.get("encoding"),
-                e.get("delimiter"),
-                e.get("size_bytes"),
-                e.get("sha256"),
-                e.get("rows") if e.get("rows") is not None else e.get("manifest_rows"),
-                e["outcome"],
-                e.get("reason"),
-                e.get("detail"),
-                run_id,
-                f"{e['delivery_date']}/{e['file_name']}",  # under the landing root
-            )
-        )
-    return rows
-
-
-def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, staging: Path, transform_dir: Path) -> None:
-    """audit.quarantine and audit.reconciliation over every delivery, from staging."""
-    parts = []
-    for entity in ENTITIES:
-        rejects = staging / "rejects" / entity
-        if list(rejects.glob("delivery_date=*/*.parquet")):
-            parts.append(
-                f"SELECT '{entity}' AS entity, _delivery_date, _file_name, _row_number, record_key,"
-                f" 'held' AS outcome, reason, detail, NULL::DATE AS effective_date"
-                f" FROM read_parquet('{rejects}/delivery_date=*/*.parquet', union_by_name = true)"
-            )
-        parts.append(
-            f"SELECT '{entity}' AS entity, _delivery_date, _file_name, _row_number, record_key,"
-            f" outcome, reason, NULL::VARCHAR AS detail, effective_date"
-            f" FROM read_parquet('{transform_parts(transform_dir, f'{entity}_outcomes')}')"
-        )
-    # A view, not a table: at national scale every delivered row (120 M) would have to
-    # fit in memory; each use reads the small Parquet columns again instead.
-    con.execute("CREATE OR REPLACE TEMP VIEW row_outcomes AS " + " UNION ALL ".join(parts))
-
-    warn_parts = [
-        f"SELECT '{e}' AS entity, _delivery_date, _file_name, _row_number, record_key, reason, detail"
-        f" FROM read_parquet('{staging / 'warnings' / e}/delivery_date=*/*.parquet')"
-        for e in ENTITIES
-        if list((staging / "warnings" / e).glob("delivery_date=*/*.parquet"))
+    return [
+        {
+            "delivery_date": e["delivery_date"],
+            "file_name": e["file_name"],
+            "entity": e.get("entity"),
+            "source": e.get("source"),
+            "format": e.get("format"),
+            "encoding": e.get("encoding"),
+            "delimiter": e.get("delimiter"),
+            "size_bytes": e.get("size_bytes"),
+            "sha256": e.get("sha256"),
+            "rows": e.get("rows") if e.get("rows") is not None else e.get("manifest_rows"),
+            "outcome": e["outcome"],
+            "reason": e.get("reason"),
+            "detail": e.get("detail"),
+            "run_id": run_id,
+            "path": f"{e['delivery_date']}/{e['file_name']}",  # under the landing root
+        }
+        for e in by_name.values()
     ]
-    warn_parts.append(
-        "SELECT entity, _delivery_date, _file_name, _row_number, record_key, reason, detail"
-        f" FROM read_parquet('{transform_parts(transform_dir, 'cross_warnings')}')"
-    )
-    # One row per warned delivered row: its first reason, every finding in the detail.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE row_warnings AS"
-        " SELECT entity, _delivery_date, _file_name, _row_number, any_value(record_key) AS record_key,"
-        " min(reason) AS reason,"
-        " string_agg(DISTINCT reason || coalesce(': ' || detail, ''), '; ') AS detail"
-        " FROM (" + " UNION ALL ".join(warn_parts) + ") GROUP BY ALL"
-    )
 
-    # Per delivered file, its rows by outcome: one streaming pass over the outcomes. The
-    # statements below join this small table, never the outcomes themselves on the build
-    # side of a hash join (at national scale 120 M rows would not fit beside the load).
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE outcome_files AS
-        SELECT _delivery_date AS delivery_date, _file_name AS file_name,
-               count(*) FILTER (WHERE outcome = 'applied') AS applied,
-               count(*) FILTER (WHERE outcome = 'stale') AS stale,
-               count(*) FILTER (WHERE outcome = 'duplicate') AS duplicate,
-               count(*) FILTER (WHERE outcome = 'parked') AS parked,
-               count(*) FILTER (WHERE outcome IN ('held', 'conflict')) AS held,
-               count(*) AS listed
-        FROM row_outcomes GROUP BY ALL
-        """
-    )
-    # Warned rows that were applied (a warning on a row held for another reason is told
-    # by that reason). The warnings are the small side of the join.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE applied_warnings AS
-        SELECT w.*
-        FROM row_warnings w
-        JOIN (SELECT entity, _delivery_date, _file_name, _row_number FROM row_outcomes
-              WHERE outcome = 'applied') o
-          USING (entity, _delivery_date, _file_name, _row_number)
-        """
-    )
 
-    con.execute("DELETE FROM audit.quarantine")
+def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, outputs: Mapping[str, str]) -> None:
+    """audit.quarantine and audit.reconciliation over every delivery, from the transform's
+    output: every delivered row's outcome, and the rows held or warned before it."""
+    outcomes = ("held_rows", *(f"{entity}_outcomes" for entity in ENTITIES))
     con.execute(
-        """
-        INSERT INTO audit.quarantine
-        SELECT _delivery_date, _file_name, entity, _row_number, record_key, outcome, reason, detail,
-               CASE WHEN outcome = 'parked' THEN effective_date END
-        FROM row_outcomes WHERE outcome <> 'applied'
-        UNION ALL
-        SELECT _delivery_date, _file_name, entity, _row_number, record_key, 'warned', reason,
-               detail, NULL
-        FROM applied_warnings
-        UNION ALL
-        SELECT f.delivery_date, f.file_name, coalesce(f.entity, 'unknown'), NULL, NULL, 'held',
-               f.reason, f.detail, NULL
-        FROM audit.files f
-        ANTI JOIN outcome_files o USING (delivery_date, file_name)
-        WHERE f.outcome = 'held'
-        UNION ALL
-        SELECT delivery_date, file_name, entity, NULL, NULL, 'warned', 'volume_jump', detail, NULL
-        FROM ("""
-        + VOLUME_JUMPS
-        + """)
-        """
-    )
-    con.execute("DELETE FROM audit.reconciliation")
-    con.execute(
-        """
-        INSERT INTO audit.reconciliation
-        WITH warned AS (
-            SELECT _delivery_date AS delivery_date, _file_name AS file_name, count(*) AS warned
-            FROM applied_warnings GROUP BY ALL
+        sqlfiles.inline(
+            sqlfiles.read("audit/row_outcomes.sql"), {name: outputs[name] for name in outcomes}
         )
-        SELECT f.delivery_date, f.file_name, f.entity,
-               CASE WHEN p.listed IS NULL THEN coalesce(f.rows, 0) ELSE coalesce(f.rows, p.listed) END,
-               coalesce(p.applied, 0), coalesce(p.stale, 0), coalesce(p.duplicate, 0),
-               coalesce(p.parked, 0),
-               CASE WHEN p.listed IS NULL THEN coalesce(f.rows, 0) ELSE p.held END,
-               coalesce(w.warned, 0)
-        FROM audit.files f
-        LEFT JOIN outcome_files p USING (delivery_date, file_name)
-        LEFT JOIN warned w USING (delivery_date, file_name)
-        WHERE f.outcome <> 'late'
-        """
     )
+    con.execute(
+        sqlfiles.read("audit/row_warnings.sql"),
+        {name: outputs[name] for name in ("validation_warnings", "cross_warnings")},
+    )
+    con.execute(sqlfiles.read("audit/outcome_files.sql"))
+    con.execute(sqlfiles.read("audit/applied_warnings.sql"))
+    con.execute("CREATE OR REPLACE TEMP VIEW volume_jumps AS " + VOLUME_JUMPS)
+    con.execute(sqlfiles.read("audit/quarantine.sql"))
+    con.execute(sqlfiles.read("audit/reconciliation.sql"))
     con.execute("DROP TABLE outcome_files")
     con.execute("DROP TABLE applied_warnings")
-
-
-def _parquet(transform_dir: Path, name: str) -> str:
-    return f"read_parquet('{transform_parts(transform_dir, name)}')"
 
 
 def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> int:
@@ -331,12 +211,10 @@ def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> in
     ).fetchone()[0]:  # type: ignore[index]
         _replace(con, "core.person_keys", "core.person_keys")
     secret = settings.pseudonym_secret(secret_file)
+    # The keyed hash is contract.pseudonym's expression, wrapped around the file's IDs.
     inserted = con.execute(
-        "INSERT INTO core.person_keys SELECT id, "
-        + pseudonym.person_key_sql("id")
-        + " FROM (SELECT DISTINCT s.id FROM ("
-        + " UNION ALL ".join(PERSON_ID_SOURCES)
-        + ") s ANTI JOIN core.person_keys k ON k.id_number = s.id WHERE s.id IS NOT NULL)",
+        f"INSERT INTO core.person_keys SELECT id, {pseudonym.person_key_sql('id')}"
+        f" FROM ({sqlfiles.read('core/new_person_ids.sql')})",
         pseudonym.person_key_params(secret),
     ).fetchone()
     return int(inserted[0]) if inserted else 0
@@ -348,11 +226,11 @@ def load_run(
     delivery_date: dt.date,
     run_id: str,
     started_at: str,
-    ledger: dict,
-    ingested: dict,
-    validation: dict,
-    transform_dir: Path,
-) -> dict:
+    ledger: Ledger,
+    ingested: Mapping[str, list[IngestedFile]],
+    validation: Mapping[str, ValidationSummary],
+    outputs: Mapping[str, str],
+) -> LoadSummary:
     d = delivery_date.isoformat()
     con = connect(paths.warehouse)
     try:
@@ -368,7 +246,7 @@ def load_run(
         sources += [(f"core.{t}", t) for t in ("status_events", "exit_checks")]
         for table, output in sources:
             started = time.perf_counter()
-            counts[table] = _replace(con, table, _parquet(transform_dir, output))
+            counts[table] = _replace(con, table, "read_parquet($parts)", {"parts": outputs[output]})
             log.info(
                 "load: %s, %d rows in %.1fs", table, counts[table], time.perf_counter() - started
             )
@@ -380,59 +258,49 @@ def load_run(
             time.perf_counter() - started,
         )
 
-        con.execute("DELETE FROM audit.files WHERE delivery_date = ?", [d])
+        con.execute(sqlfiles.read("audit/files_clear_date.sql"), {"delivery_date": d})
         file_rows = _file_rows(ledger, ingested, validation, run_id)
         if file_rows:
-            con.executemany(
-                "INSERT INTO audit.files (delivery_date, file_name, entity, source, format, encoding,"
-                " delimiter, size_bytes, sha256, rows, outcome, reason, detail, run_id, path)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                file_rows,
-            )
+            con.executemany(sqlfiles.read("audit/files_record.sql"), file_rows)
         for late in ledger["late"]:
             con.execute(
-                "INSERT INTO audit.files (delivery_date, file_name, size_bytes, outcome, reason, detail, run_id)"
-                " VALUES (?, ?, ?, 'late', 'late_file', ?, ?) ON CONFLICT DO NOTHING",
-                [
-                    late["delivery_date"],
-                    late["file_name"],
-                    late["size_bytes"],
-                    late["detail"],
-                    run_id,
-                ],
+                sqlfiles.read("audit/files_record_late.sql"),
+                {
+                    "delivery_date": late["delivery_date"],
+                    "file_name": late["file_name"],
+                    "size_bytes": late["size_bytes"],
+                    "detail": late["detail"],
+                    "run_id": run_id,
+                },
             )
 
-        con.execute("DELETE FROM audit.validation_results WHERE delivery_date = ?", [d])
+        con.execute(sqlfiles.read("audit/validation_results_clear_date.sql"), {"delivery_date": d})
         for entity in ENTITIES:
             for r in validation[entity]["results"]:
                 con.execute(
-                    "INSERT INTO audit.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        d,
-                        entity,
-                        r["suite"],
-                        r.get("suite_version"),
-                        r["expectation"],
-                        r["severity"],
-                        r.get("evaluated"),
-                        r.get("failed"),
-                        list(r.get("sample_keys") or []),
-                    ],
+                    sqlfiles.read("audit/validation_results_record.sql"),
+                    {
+                        "delivery_date": d,
+                        "entity": entity,
+                        "suite": r["suite"],
+                        "suite_version": r.get("suite_version"),
+                        "expectation": r["expectation"],
+                        "severity": r["severity"],
+                        "evaluated": r.get("evaluated"),
+                        "failed": r.get("failed"),
+                        "sample_keys": list(r.get("sample_keys") or []),
+                    },
                 )
 
         started = time.perf_counter()
-        _rebuild_row_audit(con, paths.staging, transform_dir)
+        _rebuild_row_audit(con, outputs)
         log.info("load: quarantine and reconciliation in %.1fs", time.perf_counter() - started)
 
         totals = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE f.outcome = 'held'),"
-            " coalesce(sum(r.received), 0), coalesce(sum(r.applied), 0), coalesce(sum(r.held), 0)"
-            " FROM audit.files f LEFT JOIN audit.reconciliation r USING (delivery_date, file_name)"
-            " WHERE f.delivery_date = ? AND f.outcome <> 'late'",
-            [d],
+            sqlfiles.read("audit/delivery_totals.sql"), {"delivery_date": d}
         ).fetchone()
         assert totals is not None
-        summary = {
+        summary: LoadSummary = {
             "delivery_date": d,
             "migrations_applied": applied,
             "tables": counts,
@@ -443,30 +311,24 @@ def load_run(
             "rows_held": int(totals[4]),
             "late_files": [f"{x['delivery_date']}/{x['file_name']}" for x in ledger["late"]],
         }
-        held = con.execute(
-            "SELECT reason, count(*) FROM audit.quarantine"
-            " WHERE delivery_date = ? AND outcome IN ('held', 'conflict') GROUP BY ALL ORDER BY 2 DESC",
-            [d],
-        ).fetchall()
+        held = con.execute(sqlfiles.read("audit/held_reasons.sql"), {"delivery_date": d}).fetchall()
         summary["held_reasons"] = {r: n for r, n in held}
         summary["held_message"] = message = held_message(summary)
         con.execute(
-            "INSERT INTO audit.runs (run_id, delivery_date, started_at, loaded_at, code_version,"
-            " files, files_held, rows_received, rows_applied, rows_held, summary, state, message)"
-            " VALUES (?, ?, ?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, 'success', ?)",
-            [
-                run_id,
-                d,
-                started_at,
-                _code_version(),
-                summary["files"],
-                summary["files_held"],
-                summary["rows_received"],
-                summary["rows_applied"],
-                summary["rows_held"],
-                json.dumps(summary),
-                message,
-            ],
+            sqlfiles.read("audit/runs_record.sql"),
+            {
+                "run_id": run_id,
+                "delivery_date": d,
+                "started_at": started_at,
+                "code_version": _code_version(),
+                "files": summary["files"],
+                "files_held": summary["files_held"],
+                "rows_received": summary["rows_received"],
+                "rows_applied": summary["rows_applied"],
+                "rows_held": summary["rows_held"],
+                "summary": json.dumps(summary),
+                "message": message,
+            },
         )
         build_marts(con)
         checks = post_load_checks(con)
@@ -497,9 +359,7 @@ def load_run(
 
 
 def _code_version() -> str:
-    from importlib.metadata import version
-
     try:
         return version("povdb")
-    except Exception:
+    except PackageNotFoundError:
         return "unknown"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import graphlib
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ import duckdb
 
 import settings
 from contract.reference import REF_DIR as REF
+from warehouse import sqlfiles
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +21,6 @@ HERE = Path(__file__).resolve().parent
 MIGRATIONS = HERE / "migrations"
 MARTS = HERE / "marts"
 CHECKS = HERE / "checks"
-
-
-def sql_literal(text: str) -> str:
-    """A SQL string literal of ``text`` (for statements that take no parameters, such as
-    COMMENT ON)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def connect(
@@ -65,54 +62,93 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def load_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the ref schema from the CSV files kept in the repository."""
+    """Replace the ref schema from the CSV files kept in the repository (``contract/ref``)."""
+    for statement in sqlfiles.statements("ref/load_reference.sql"):
+        con.execute(statement, sqlfiles.parameters(statement, {"ref_dir": str(REF)}))
 
-    def csv(name: str) -> str:
-        return f"read_csv('{REF / name}', header = true, all_varchar = true)"
 
-    con.execute("DELETE FROM ref.poverty_lines")
-    con.execute(
-        "INSERT INTO ref.poverty_lines SELECT year::INT, line_yuan_per_person::INT, basis,"
-        f" confidence, note FROM {csv('poverty_lines.csv')}"
-    )
-    con.execute("DELETE FROM ref.provinces")
-    con.execute(
-        "INSERT INTO ref.provinces SELECT province_code, name_en, name_zh, region,"
-        " western_exit_rule::BOOLEAN, has_poverty_counties::BOOLEAN,"
-        " poverty_counties_832::INT, poor_2013_10k::INT, poor_2013_confidence"
-        f" FROM {csv('provinces.csv')}"
-    )
-    con.execute("DELETE FROM ref.national_poverty")
-    con.execute(
-        "INSERT INTO ref.national_poverty SELECT year::INT, rural_poor_10k::INT,"
-        " reduction_10k::INT, incidence_pct::DOUBLE, source_confidence, source"
-        f" FROM {csv('national_poverty.csv')}"
-    )
-    con.execute("DELETE FROM ref.registry_2014")
-    con.execute(
-        "INSERT INTO ref.registry_2014 SELECT metric, value::DOUBLE, confidence, source"
-        f" FROM {csv('registry_2014.csv')}"
-    )
-    con.execute("DELETE FROM ref.targets")
-    con.execute(
-        "INSERT INTO ref.targets SELECT year::INT,"
-        " CASE WHEN scope = 'national' THEN '00' ELSE scope END, metric, target::BIGINT, source"
-        f" FROM {csv('targets.csv')}"
-    )
-    con.execute("DELETE FROM ref.counties")
-    con.execute(
-        "INSERT INTO ref.counties SELECT county_code, name_en, name_zh,"
-        " wrongful_exit_rate::DOUBLE, missed_identification_rate::DOUBLE,"
-        " public_approval::DOUBLE, evaluation_year::INT, source, confidence"
-        f" FROM {csv('counties.csv')}"
-    )
+@dataclass(frozen=True)
+class Mart:
+    """One mart: ``marts/<name>.sql`` and the marts it reads (its ``-- depends on:`` line)."""
+
+    name: str
+    path: Path
+    sql: str
+    depends_on: frozenset[str]
+
+
+_HEADER = re.compile(r"\A(?:--[^\n]*\n)+")
+_DEPENDS_ON = re.compile(r"^-- depends on:(.*)$", re.MULTILINE)
+# String literals and comments: COMMENT ON texts and headers name other marts freely.
+_NOT_CODE = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_MART_REF = re.compile(r"\bmarts\.(\w+)", re.IGNORECASE)
+
+
+def _read_mart(path: Path) -> tuple[Mart, list[str]]:
+    """The mart of ``path`` and what is wrong with its file."""
+    text = path.read_text()
+    name = path.stem
+    problems: list[str] = []
+    header = m.group(0) if (m := _HEADER.match(text)) else ""
+    if not re.search(r"^-- Grain: ", header, re.MULTILINE):
+        problems.append(f"{path.name}: no '-- Grain: ' line in its header comment")
+    if not re.search(rf"^CREATE OR REPLACE (TABLE|VIEW) marts\.{name}\b", text, re.MULTILINE):
+        problems.append(f"{path.name}: does not CREATE OR REPLACE marts.{name}")
+    declared: set[str] = set()
+    for line in _DEPENDS_ON.findall(header):
+        for item in filter(None, (i.strip() for i in line.split(","))):
+            if not item.startswith("marts."):
+                problems.append(f"{path.name}: depends on {item!r}, not a marts.<name>")
+            declared.add(item.removeprefix("marts."))
+    read = {r.lower() for r in _MART_REF.findall(_NOT_CODE.sub(" ", text))} - {name}
+    problems += [
+        f"{path.name}: reads marts.{r} but does not declare it (-- depends on: marts.{r})"
+        for r in sorted(read - declared)
+    ]
+    problems += [
+        f"{path.name}: declares marts.{r} but does not read it" for r in sorted(declared - read)
+    ]
+    return Mart(name, path, text, frozenset(declared)), problems
+
+
+def mart_order(folder: Path = MARTS) -> list[Mart]:
+    """The marts of ``folder`` in build order: each after the marts it depends on.
+
+    Raises ValueError naming the files when a header lacks its grain line, a dependency is
+    undeclared, unused or has no file, or dependencies form a cycle.
+    """
+    problems: list[str] = []
+    marts = {}
+    for path in sorted(folder.glob("*.sql")):
+        marts[path.stem], wrong = _read_mart(path)
+        problems += wrong
+    for mart in marts.values():
+        problems += [
+            f"{mart.path.name}: depends on marts.{d}, which no file in {folder.name}/ builds"
+            for d in sorted(mart.depends_on - marts.keys())
+        ]
+    if problems:
+        raise ValueError("mart SQL: " + "; ".join(problems))
+    sorter = graphlib.TopologicalSorter({n: m.depends_on for n, m in marts.items()})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(f"{n}.sql" for n in exc.args[1])
+        raise ValueError(f"mart SQL: dependencies form a cycle: {cycle}") from None
+    order = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order += [marts[n] for n in ready]
+        sorter.done(*ready)
+    return order
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
-    for sql_file in sorted(MARTS.glob("*.sql")):
+    """Rebuild every mart (``marts/<name>.sql``) in dependency order."""
+    for mart in mart_order():
         started = time.perf_counter()
-        con.execute(sql_file.read_text())
-        log.info("mart %s built in %.1fs", sql_file.stem, time.perf_counter() - started)
+        con.execute(mart.sql)
+        log.info("mart %s built in %.1fs", mart.name, time.perf_counter() - started)
 
 
 @dataclass(frozen=True)

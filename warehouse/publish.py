@@ -3,8 +3,12 @@
 The snapshot is built aside, in a file that DuckDB 1.x clients can read (storage version
 v1.0.0), and swapped in with an atomic rename: an analyst holding the old file open keeps
 reading it, the next connection sees the new one, and a crash leaves the old one whole.
-Resident IDs become keyed hashes, names are dropped, birth dates become birth year and
-age band.
+
+What the snapshot drops, keys or coarsens (resident IDs keyed, names dropped, birth dates
+as birth year and age band) is declared in ``contract/publication.py``; the queries that
+do it are ``publication/<schema>.<table>.sql`` beside this module, and each published
+table is checked against its declaration as it is built. Schema and table creation,
+comments and the copies of whole tables are built here from the catalogue.
 """
 
 from __future__ import annotations
@@ -18,63 +22,14 @@ from pathlib import Path
 import duckdb
 
 import settings
-from contract import pseudonym
+from contract import pseudonym, publication
 from settings import Paths, faults
-from warehouse.loader import sql_literal
+from warehouse import sqlfiles
+from warehouse.sqlfiles import sql_literal
 
 log = logging.getLogger(__name__)
 
 STORAGE_VERSION = "v1.0.0"
-
-# (published table, SELECT over the attached warehouse `wh`).
-PUBLISHED: tuple[tuple[str, str], ...] = (
-    ("core.villages", "SELECT * FROM wh.core.villages"),
-    (
-        "core.households",
-        "SELECT h.* EXCLUDE (head_id_number, head_name), k.person_key AS head_key"
-        " FROM wh.core.households h LEFT JOIN wh.core.person_keys k ON k.id_number = h.head_id_number",
-    ),
-    (
-        "core.households_history",
-        "SELECT h.* EXCLUDE (head_id_number, head_name), k.person_key AS head_key"
-        " FROM wh.core.households_history h"
-        " LEFT JOIN wh.core.person_keys k ON k.id_number = h.head_id_number",
-    ),
-    ("core.villages_history", "SELECT * FROM wh.core.villages_history"),
-    (
-        "core.members",
-        "SELECT k.person_key, m.household_id, m.relation, m.sex, year(m.birth_date) AS birth_year,"
-        " CASE WHEN age < 6 THEN '0-5' WHEN age < 16 THEN '6-15' WHEN age < 60 THEN '16-59'"
-        "      ELSE '60+' END AS age_band,"
-        " m.education, m.in_school, m.health, m.labour, m.medical_insured, m.member_status,"
-        " m.updated_at, m.delivery_date, m.effective_date, h.status AS household_status"
-        " FROM (SELECT *, date_diff('year', birth_date, $as_of::DATE)"
-        "        - CASE WHEN strftime(birth_date, '%m%d') > strftime($as_of::DATE, '%m%d') THEN 1 ELSE 0 END AS age"
-        "       FROM wh.core.members) m"
-        " LEFT JOIN wh.core.person_keys k ON k.id_number = m.id_number"
-        # The household's status, so that questions about the members of poor households
-        # scan members alone: joining 90 M members to 30 M households takes seconds.
-        " LEFT JOIN wh.core.households h ON h.household_id = m.household_id",
-    ),
-    ("core.assistance", "SELECT * FROM wh.core.assistance"),
-    ("core.status_events", "SELECT * FROM wh.core.status_events"),
-    ("core.exit_checks", "SELECT * FROM wh.core.exit_checks"),
-    ("core.targets", "SELECT * FROM wh.core.targets"),
-    ("audit.runs", "SELECT * FROM wh.audit.runs"),
-    ("audit.files", "SELECT * FROM wh.audit.files"),
-    ("audit.reconciliation", "SELECT * FROM wh.audit.reconciliation"),
-    ("audit.validation_results", "SELECT * EXCLUDE (sample_keys) FROM wh.audit.validation_results"),
-    (
-        # Record keys of persons are pseudonymised; details (which may quote a value) stay
-        # in the internal warehouse.
-        "audit.quarantine",
-        "SELECT q.delivery_date, q.file_name, q.entity, q.row_number,"
-        " CASE WHEN q.entity = 'members' THEN p.person_key ELSE q.record_key END AS record_key,"
-        " q.outcome, q.reason, q.applied_on"
-        " FROM wh.audit.quarantine q LEFT JOIN quarantine_keys p ON p.id_number = q.record_key"
-        " AND q.entity = 'members'",
-    ),
-)
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
@@ -88,21 +43,27 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[s
     ]
 
 
-# Columns that exist only in the snapshot (pseudonymised or derived at publish).
-PUBLISHED_COMMENTS = {
-    "core.households.head_key": "Keyed hash (HMAC-SHA256, 32 hex) of the head's resident ID: stable across snapshots while the secret is kept; not reversible without it.",
-    "core.households_history.head_key": "Keyed hash of the head's resident ID (see core.households.head_key).",
-    "core.members.person_key": "Keyed hash (HMAC-SHA256, 32 hex) of the person's resident ID; the same person has the same key in every table and snapshot.",
-    "core.members.birth_year": "Year of birth (the birth date itself is not published).",
-    "core.members.household_status": "Current status of the person's household (core.households.status as of this snapshot): poor, lifted, returned or removed. Saves a join for questions about the members of poor households.",
-    "core.members.age_band": "Age at the snapshot's as-of date: 0-5, 6-15 (compulsory schooling), 16-59, 60+.",
-    "audit.quarantine.record_key": "Key of the record; for members the person_key (keyed hash), never the resident ID.",
-    "meta.snapshot.as_of_date": "Latest delivery date (Asia/Shanghai) included in this snapshot.",
-    "meta.snapshot.deliveries_included": "Every delivery date loaded into this snapshot.",
-    "meta.snapshot.code_version": "Version of the pipeline that built it.",
-    "meta.snapshot.run_id": "Airflow run that published it.",
-    "meta.snapshot.published_at": "When it was published (timestamp with time zone).",
-}
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> set[str]:
+    schema, name = table.split(".")
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns()"
+            " WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+            [catalog, schema, name],
+        ).fetchall()
+    }
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, table: str, declared: set[str]) -> None:
+    """Fail unless the snapshot's ``table`` has the columns its declaration gives it."""
+    published = _columns(con, "snap", table)
+    if published != declared:
+        raise RuntimeError(
+            f"snapshot table {table} disagrees with contract/publication.py:"
+            f" published but not declared {sorted(published - declared)},"
+            f" declared but not published {sorted(declared - published)}"
+        )
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
@@ -130,7 +91,27 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
+def _publish_tables(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> None:
+    """The declared tables of ``core`` and ``audit`` from ``wh`` into ``snap``, each checked
+    against its declaration. ``audit.quarantine`` reads the temp table quarantine_keys."""
+    for published in publication.TABLES:
+        started = time.perf_counter()
+        select = (
+            f"SELECT * FROM wh.{published.name}"
+            if published.copied_whole
+            else sqlfiles.read(f"publication/{published.name}.sql")
+        )
+        con.execute(
+            f"CREATE TABLE snap.{published.name} AS {select}",
+            sqlfiles.parameters(select, {"as_of": as_of}),
+        )
+        declared = published.published_columns(_columns(con, "wh", published.name))
+        _check_columns(con, published.name, declared)
+        log.info("publish: %s in %.1fs", published.name, time.perf_counter() - started)
+
+
 def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> dict:
+    publication.check()
     target = paths.analytics
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     # Left-overs of a publish that died (killed, disk full): only the run holding the
@@ -140,12 +121,15 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
-        con.execute(f"SET memory_limit = '{settings.publish_memory()}'")
+        con.execute("SET memory_limit = $limit", {"limit": settings.publish_memory()})
         con.execute(
-            f"SET temp_directory = {sql_literal(str(paths.warehouse.parent / 'duckdb_tmp'))}"
+            "SET temp_directory = $path", {"path": str(paths.warehouse.parent / "duckdb_tmp")}
         )
-        con.execute(f"ATTACH '{paths.warehouse}' AS wh (READ_ONLY)")
-        con.execute(f"ATTACH '{tmp}' AS snap (STORAGE_VERSION '{STORAGE_VERSION}')")
+        con.execute("ATTACH $path AS wh (READ_ONLY)", {"path": str(paths.warehouse)})
+        con.execute(
+            "ATTACH $path AS snap (STORAGE_VERSION $version)",
+            {"path": str(tmp), "version": STORAGE_VERSION},
+        )
         as_of = con.execute(
             "SELECT max(delivery_date) FROM wh.audit.runs WHERE state = 'success'"
         ).fetchone()[0]  # type: ignore[index]
@@ -153,12 +137,10 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
             con.execute(f"CREATE SCHEMA snap.{schema}")
 
         # Keys for persons named in the quarantine whose ID never made it into core
-        # (held rows): hashed here, kept nowhere.
+        # (held rows): hashed here, kept nowhere; the hash is contract.pseudonym's.
         con.execute(
-            "CREATE TEMP TABLE quarantine_keys AS SELECT DISTINCT q.record_key AS id_number"
-            " FROM wh.audit.quarantine q"
-            " ANTI JOIN wh.core.person_keys k ON k.id_number = q.record_key"
-            " WHERE q.entity = 'members' AND q.record_key IS NOT NULL"
+            "CREATE TEMP TABLE quarantine_keys AS "
+            + sqlfiles.read("publication/quarantine_unkeyed_ids.sql")
         )
         if con.execute("SELECT count(*) FROM quarantine_keys").fetchone()[0]:  # type: ignore[index]
             secret = settings.pseudonym_secret(paths.secret)
@@ -173,10 +155,7 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
                 "CREATE OR REPLACE TEMP TABLE quarantine_keys"
                 " (id_number VARCHAR, person_key VARCHAR)"
             )
-        con.execute(
-            "INSERT INTO quarantine_keys SELECT id_number, person_key FROM wh.core.person_keys"
-            " WHERE id_number IN (SELECT record_key FROM wh.audit.quarantine WHERE entity = 'members')"
-        )
+        con.execute(sqlfiles.read("publication/quarantine_kept_keys.sql"))
 
         for schema in ("ref", "marts"):
             for table in _tables(con, "wh", schema):
@@ -190,30 +169,22 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
             " AND schema_name = 'marts' ORDER BY view_name"
         ).fetchall():
             con.execute(f"CREATE TABLE snap.marts.{view} AS SELECT * FROM wh.marts.{view}")
-        for name, select in PUBLISHED:
-            params = {"as_of": as_of} if "$as_of" in select else {}
-            started = time.perf_counter()
-            con.execute(f"CREATE TABLE snap.{name} AS {select}", params)
-            log.info("publish: %s in %.1fs", name, time.perf_counter() - started)
+        _publish_tables(con, as_of)
+        meta = publication.SNAPSHOT
         con.execute(
-            "CREATE TABLE snap.meta.snapshot AS SELECT"
-            " $as_of::DATE AS as_of_date,"
-            " (SELECT list(DISTINCT delivery_date ORDER BY delivery_date) FROM wh.audit.runs"
-            "  WHERE state = 'success') AS deliveries_included,"
-            " (SELECT code_version FROM wh.audit.runs WHERE state = 'success'"
-            "  ORDER BY loaded_at DESC LIMIT 1) AS code_version,"
-            " $run_id AS run_id, current_timestamp AS published_at",
+            f"CREATE TABLE snap.{meta.name} AS " + sqlfiles.read(f"publication/{meta.name}.sql"),
             {"as_of": as_of, "run_id": run_id},
         )
-        con.execute(
-            "COMMENT ON TABLE snap.meta.snapshot IS 'Grain: one row. What this snapshot holds:"
-            " as-of delivery date, the delivery dates included, code version, publish time.'"
-        )
+        _check_columns(con, meta.name, {c.name for c in meta.columns})
+        con.execute(f"COMMENT ON TABLE snap.{meta.name} IS {sql_literal(meta.description)}")
         _copy_comments(con)
-        for column, comment in PUBLISHED_COMMENTS.items():
-            schema, table, name = column.split(".")
+        # Columns only the snapshot has are described by the declaration.
+        described = [(t.name, c) for t in publication.TABLES for c in t.snapshot_columns]
+        described += [(meta.name, c) for c in meta.columns]
+        for table_name, column in described:
             con.execute(
-                f'COMMENT ON COLUMN snap.{schema}.{table}."{name}" IS {sql_literal(comment)}'
+                f'COMMENT ON COLUMN snap.{table_name}."{column.name}"'
+                f" IS {sql_literal(column.description)}"
             )
         tables = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap'"

@@ -8,7 +8,7 @@ from expectations.rules import Between, InSet, Rule, Suite
 VERSION = "1"
 
 # "00" (national) and the province-level codes of GB/T 2260, as in
-# shared/reference/provinces.csv. The code system, not a figure: a new province would be a
+# contract/ref/provinces.csv. The code system, not a figure: a new province would be a
 # new suite version.
 # fmt: off
 PROVINCE_CODES: tuple[str, ...] = (

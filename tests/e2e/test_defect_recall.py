@@ -17,6 +17,7 @@ import pytest
 
 from contract.idcard import id_problem
 from generator import generate
+from ingest.readers import FileHeld, read_delivery_file
 from pipeline.context import RunContext
 from pipeline.steps import run_all
 
@@ -110,8 +111,6 @@ def test_nothing_lost(warehouse: tuple[Path, pl.DataFrame]) -> None:
 
 def _landing_names(landing: Path) -> set[str]:
     """Every person name delivered in the landing folder (any format)."""
-    from ingest.readers import FileHeld, read_delivery_file
-
     names: set[str] = set()
     for path in landing.glob("*/*_*.*"):
         entity = path.name.split("_")[0]

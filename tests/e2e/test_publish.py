@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from contract import publication
+from contract.landing import CONTRACT
 from pipeline.context import RunContext
 from pipeline.steps import run_all
 
@@ -96,7 +98,7 @@ def test_secret_generated_once_with_owner_only_mode(
     warnings: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("contract.pseudonym")
+    logger = logging.getLogger("settings")
     monkeypatch.setattr(logger, "disabled", False)
     logger.addHandler(handler)
     monkeypatch.delenv("POVDB_PSEUDONYM_SECRET", raising=False)
@@ -135,6 +137,27 @@ def test_secret_generated_once_with_owner_only_mode(
         con.close()
     assert {h for h, _ in other_keys} == {h for h, _ in first}
     assert not {k for _, k in other_keys} & {k for _, k in first}, "another secret gives other keys"
+
+
+def test_the_snapshot_holds_what_the_declaration_leaves(published: Path) -> None:
+    """No PII column of the contract in any table of its entity; every column only the
+    snapshot has carries its declared description."""
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        columns = con.execute(
+            "SELECT schema_name || '.' || table_name, column_name, comment FROM duckdb_columns()"
+        ).fetchall()
+    finally:
+        con.close()
+    described = {(t, c): text for t, c, text in columns}
+    for table in publication.TABLES:
+        names = {c for t, c in described if t == table.name}
+        if table.entity:
+            assert not names & {c.name for c in CONTRACT[table.entity].columns if c.pii}
+        for column in table.snapshot_columns:
+            assert described[table.name, column.name] == column.description
+    for column in publication.SNAPSHOT.columns:
+        assert described[publication.SNAPSHOT.name, column.name] == column.description
 
 
 def test_internal_warehouse_is_owner_only(published: Path) -> None:

@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from reporting.html import render_report
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
     "--headless",
@@ -267,8 +269,6 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def report_html(demo_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """reports/report.html as the pipeline's report step wrote it for the last demo date."""
-    from reporting.html import render_report
-
     written = demo_snapshot.parent.parent / "reports" / "report.html"
     assert written.exists(), "the report step did not write reports/report.html"
     assert (written.parent / "target_progress.html").read_bytes() == written.read_bytes()

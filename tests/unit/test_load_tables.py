@@ -6,14 +6,16 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from warehouse.load import _replace
-from warehouse.loader import migrate, post_load_checks
+from warehouse.load import _replace, _update_person_keys
+from warehouse.loader import build_marts, migrate, post_load_checks
 
 
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
+    """An empty warehouse, marts built: every post-load check can run."""
     c = duckdb.connect()
     migrate(c)
+    build_marts(c)
     return c
 
 
@@ -55,6 +57,20 @@ def test_replace_keeps_comments_and_not_null_and_drops_the_key_index(con) -> Non
     assert _failed(con, "core_keys_unique") == 0
 
 
+def test_the_source_takes_parameters(con, tmp_path) -> None:
+    """The transform's output comes in as a bound Parquet glob, never pasted into the SQL."""
+    (tmp_path / "targets").mkdir()
+    con.execute(
+        "CREATE TEMP TABLE src AS SELECT * FROM core.targets LIMIT 0;"
+        "INSERT INTO src (year, province_code, metric, target)"
+        " VALUES (2015, '52', 'people_lifted', 1000)"
+    )
+    con.execute("COPY src TO $path", {"path": str(tmp_path / "targets" / "part-0.parquet")})
+    glob = str(tmp_path / "targets" / "*.parquet")
+    assert _replace(con, "core.targets", "read_parquet($parts)", {"parts": glob}) == 1
+    assert con.execute("SELECT year, target FROM core.targets").fetchall() == [(2015, 1000)]
+
+
 def test_a_duplicate_key_fails_the_check(con) -> None:
     con.execute(
         "CREATE TEMP TABLE src AS SELECT * FROM core.households LIMIT 0;"
@@ -66,8 +82,6 @@ def test_a_duplicate_key_fails_the_check(con) -> None:
 
 
 def test_person_keys_lose_their_unique_index_and_the_check_stands_in(con, tmp_path) -> None:
-    from warehouse.load import _update_person_keys
-
     con.execute(
         "INSERT INTO core.members (id_number, household_id) VALUES ('A', 'H1'), ('B', 'H1')"
     )

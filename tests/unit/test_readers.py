@@ -17,11 +17,11 @@ from polars.testing import assert_frame_equal
 from contract.idcard import make_id
 from contract.landing import CONTRACT
 from contract.reasons import CATALOGUE
-from ingest import readers
 from ingest.readers import (
     FileHeld,
     ReadResult,
     count_data_rows,
+    csv_reader,
     iter_delivery_file,
     read_delivery_file,
 )
@@ -334,8 +334,8 @@ def test_wrong_extension_is_held(tmp_path: Path) -> None:
 @pytest.fixture
 def tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cut CSVs into chunks of a few hundred bytes, so small files exercise the cuts."""
-    monkeypatch.setattr(readers, "_SCAN_BLOCK", 64)
-    monkeypatch.setattr(readers, "_CSV_CHUNK_BYTES", 200)
+    monkeypatch.setattr(csv_reader, "_SCAN_BLOCK", 64)
+    monkeypatch.setattr(csv_reader, "_CSV_CHUNK_BYTES", 200)
 
 
 def many_rows_csv(tmp_path: Path, encoding: str, n: int = 400) -> Path:
@@ -372,8 +372,8 @@ def test_chunked_reading_gives_the_rows_of_whole_reading(
 def test_tiny_chunks_agree_with_one_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = many_rows_csv(tmp_path, "utf-8")
     one_chunk = read_delivery_file(path, "assistance").frame
-    monkeypatch.setattr(readers, "_SCAN_BLOCK", 64)
-    monkeypatch.setattr(readers, "_CSV_CHUNK_BYTES", 200)
+    monkeypatch.setattr(csv_reader, "_SCAN_BLOCK", 64)
+    monkeypatch.setattr(csv_reader, "_CSV_CHUNK_BYTES", 200)
     assert_frame_equal(read_delivery_file(path, "assistance").frame, one_chunk)
 
 
@@ -391,8 +391,8 @@ def test_fixtures_read_the_same_in_tiny_chunks(name: str, monkeypatch: pytest.Mo
     path = fixture(name)
     entity = name.split("_")[0]
     whole = read_delivery_file(path, entity).frame
-    monkeypatch.setattr(readers, "_SCAN_BLOCK", 16)
-    monkeypatch.setattr(readers, "_CSV_CHUNK_BYTES", 40)
+    monkeypatch.setattr(csv_reader, "_SCAN_BLOCK", 16)
+    monkeypatch.setattr(csv_reader, "_CSV_CHUNK_BYTES", 40)
     frame, _, _ = concat_chunks(path, entity, 1)
     assert_frame_equal(frame, whole)
 

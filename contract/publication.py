@@ -1,0 +1,214 @@
+"""What publishing leaves out of the analysts' snapshot or coarsens, declared once.
+
+The internal warehouse keeps the registry as delivered, resident IDs and names included;
+``analytics.duckdb`` is published without them. Every table of ``core`` and ``audit`` that
+the snapshot holds is declared here with what becomes of its columns on the way: dropped,
+keyed (the keyed hash of :mod:`contract.pseudonym` instead of the resident ID) or coarsened.
+A column without a rule is published as the warehouse holds it, so every landing column
+marked PII must be dropped or keyed in each table that holds its entity: :func:`check`
+fails otherwise. Columns only the snapshot has carry their description here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from contract.landing import CONTRACT, Entity
+
+
+class Treatment(StrEnum):
+    DROP = "drop"
+    KEY = "key"
+    COARSEN = "coarsen"
+
+
+@dataclass(frozen=True)
+class SnapshotColumn:
+    """A column of the snapshot that the warehouse does not have, and its description."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What publishing does to one warehouse column; ``into``: the snapshot's columns in
+    its stead (none when it is dropped)."""
+
+    column: str
+    treatment: Treatment
+    into: tuple[SnapshotColumn, ...] = ()
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """A ``core`` or ``audit`` table as the snapshot holds it (same schema and name)."""
+
+    name: str
+    entity: str | None = None  # the landing entity whose columns it holds
+    rules: tuple[Rule, ...] = ()
+    derived: tuple[SnapshotColumn, ...] = ()  # added, standing for no warehouse column
+
+    @property
+    def copied_whole(self) -> bool:
+        return not self.rules and not self.derived
+
+    @property
+    def snapshot_columns(self) -> tuple[SnapshotColumn, ...]:
+        return tuple(c for r in self.rules for c in r.into) + self.derived
+
+    def published_columns(self, warehouse_columns: Iterable[str]) -> set[str]:
+        """The columns the published table has, given the warehouse table's."""
+        present = set(warehouse_columns)
+        ruled = {r.column for r in self.rules}
+        if unknown := ruled - present:
+            raise ValueError(f"{self.name} has no column {sorted(unknown)} to publish a rule for")
+        return (present - ruled) | {c.name for c in self.snapshot_columns}
+
+
+@dataclass(frozen=True)
+class SnapshotTable:
+    """A table only the snapshot has, with its description and its columns'."""
+
+    name: str
+    description: str
+    columns: tuple[SnapshotColumn, ...]
+
+
+def _head_keyed(description: str) -> tuple[Rule, ...]:
+    """The rules of a table of households: the head's resident ID keyed, the name dropped."""
+    return (
+        Rule("head_id_number", Treatment.KEY, into=(SnapshotColumn("head_key", description),)),
+        Rule("head_name", Treatment.DROP),
+    )
+
+
+TABLES: tuple[PublishedTable, ...] = (
+    PublishedTable("core.villages", entity="villages"),
+    PublishedTable(
+        "core.households",
+        entity="households",
+        rules=_head_keyed(
+            "Keyed hash (HMAC-SHA256, 32 hex) of the head's resident ID: stable across"
+            " snapshots while the secret is kept; not reversible without it."
+        ),
+    ),
+    PublishedTable(
+        "core.households_history",
+        entity="households",
+        rules=_head_keyed("Keyed hash of the head's resident ID (see core.households.head_key)."),
+    ),
+    PublishedTable("core.villages_history", entity="villages"),
+    PublishedTable(
+        "core.members",
+        entity="members",
+        rules=(
+            Rule(
+                "id_number",
+                Treatment.KEY,
+                into=(
+                    SnapshotColumn(
+                        "person_key",
+                        "Keyed hash (HMAC-SHA256, 32 hex) of the person's resident ID; the same"
+                        " person has the same key in every table and snapshot.",
+                    ),
+                ),
+            ),
+            Rule("name", Treatment.DROP),
+            Rule(
+                "birth_date",
+                Treatment.COARSEN,
+                into=(
+                    SnapshotColumn(
+                        "birth_year", "Year of birth (the birth date itself is not published)."
+                    ),
+                    SnapshotColumn(
+                        "age_band",
+                        "Age at the snapshot's as-of date: 0-5, 6-15 (compulsory schooling),"
+                        " 16-59, 60+.",
+                    ),
+                ),
+            ),
+            Rule("file_name", Treatment.DROP),
+            Rule("row_number", Treatment.DROP),
+        ),
+        derived=(
+            SnapshotColumn(
+                "household_status",
+                "Current status of the person's household (core.households.status as of this"
+                " snapshot): poor, lifted, returned or removed. Saves a join for questions about"
+                " the members of poor households.",
+            ),
+        ),
+    ),
+    PublishedTable("core.assistance", entity="assistance"),
+    PublishedTable("core.status_events"),
+    PublishedTable("core.exit_checks"),
+    PublishedTable("core.targets", entity="targets"),
+    PublishedTable("audit.runs"),
+    PublishedTable("audit.files"),
+    PublishedTable("audit.reconciliation"),
+    # Sample keys of failing rows name persons by their resident ID.
+    PublishedTable("audit.validation_results", rules=(Rule("sample_keys", Treatment.DROP),)),
+    PublishedTable(
+        "audit.quarantine",
+        rules=(
+            Rule(
+                "record_key",
+                Treatment.KEY,
+                into=(
+                    SnapshotColumn(
+                        "record_key",
+                        "Key of the record; for members the person_key (keyed hash), never the"
+                        " resident ID.",
+                    ),
+                ),
+            ),
+            # A detail may quote a delivered value.
+            Rule("detail", Treatment.DROP),
+        ),
+    ),
+)
+
+SNAPSHOT = SnapshotTable(
+    "meta.snapshot",
+    "Grain: one row. What this snapshot holds: as-of delivery date, the delivery dates"
+    " included, code version, publish time.",
+    (
+        SnapshotColumn(
+            "as_of_date", "Latest delivery date (Asia/Shanghai) included in this snapshot."
+        ),
+        SnapshotColumn("deliveries_included", "Every delivery date loaded into this snapshot."),
+        SnapshotColumn("code_version", "Version of the pipeline that built it."),
+        SnapshotColumn("run_id", "Airflow run that published it."),
+        SnapshotColumn("published_at", "When it was published (timestamp with time zone)."),
+    ),
+)
+
+
+class UnpublishedPII(ValueError):
+    """A PII column of the landing contract that no publication rule drops or keys."""
+
+
+def check(
+    tables: Iterable[PublishedTable] = TABLES, contract: Mapping[str, Entity] = CONTRACT
+) -> None:
+    """Raise :class:`UnpublishedPII` unless every PII column of the contract is dropped or
+    keyed in each published table that holds its entity."""
+    missing = []
+    for table in tables:
+        if table.entity is None:
+            continue
+        treated = {r.column: r.treatment for r in table.rules}
+        missing += [
+            f"{table.name}.{c.name}"
+            for c in contract[table.entity].columns
+            if c.pii and treated.get(c.name) not in (Treatment.DROP, Treatment.KEY)
+        ]
+    if missing:
+        raise UnpublishedPII(
+            "PII columns without a rule that drops or keys them (contract/publication.py): "
+            + ", ".join(missing)
+        )

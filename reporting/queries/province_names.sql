@@ -1,0 +1,2 @@
+-- Province codes and their English names.
+SELECT province_code, name_en FROM ref.provinces

@@ -1,0 +1,2 @@
+-- How many entries audit.quarantine holds.
+SELECT count(*) AS n FROM audit.quarantine

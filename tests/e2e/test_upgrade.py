@@ -1,0 +1,116 @@
+"""A data root of release 0.1.0 upgrades in place: the current code migrates its warehouse,
+runs the next delivery date and re-runs an earlier one, and ends with the same warehouse
+and snapshot as a data root that the current code built from the start.
+
+The data root is tests/fixtures/release_0_1_0/data_root.tar.gz (make_fixture.py there says
+how it was made). What it holds is read from it: the dates the release loaded, the
+delivery dates waiting in its landing folder, its migrations and its secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.context import RunContext
+from pipeline.steps import run_all
+from warehouse.digest import TableDigest, differences, digests
+from warehouse.loader import MIGRATIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "release_0_1_0" / "data_root.tar.gz"
+
+
+def _query(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _migrations(root: Path) -> dict[str, dt.datetime]:
+    """The migrations the warehouse records, with when each was applied."""
+    rows = _query(root / "warehouse" / "poverty.duckdb", "SELECT * FROM main.schema_migrations")
+    return dict(rows)
+
+
+def _digests(db: Path) -> dict[str, TableDigest]:
+    found = digests(db)
+    found.pop("main.schema_migrations", None)  # asserted on by name
+    return found
+
+
+def _read_with_duckdb_1x(snapshot: Path, sql: str) -> str:
+    cli = Path(sys.executable).with_name("duckdb")
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("v1."), version.stdout
+    out = subprocess.run(
+        [cli, "-readonly", "-csv", "-noheader", str(snapshot), "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_a_release_0_1_0_data_root_upgrades_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgraded, fresh = tmp_path / "upgraded", tmp_path / "fresh"
+    with tarfile.open(FIXTURE) as tar:
+        tar.extractall(upgraded, filter="data")
+    shutil.copytree(upgraded / "landing", fresh / "landing")
+    loaded = [
+        d
+        for (d,) in _query(
+            upgraded / "warehouse" / "poverty.duckdb",
+            "SELECT DISTINCT delivery_date FROM audit.runs WHERE state = 'success' ORDER BY 1",
+        )
+    ]
+    landed = sorted(dt.date.fromisoformat(p.name) for p in (upgraded / "landing").iterdir())
+    next_date = min(d for d in landed if d > loaded[-1])
+    upgrade_dates = [next_date, loaded[1]]  # the next night, then a re-run of an earlier date
+    release_migrations = _migrations(upgraded)
+    files = sorted(p.name for p in MIGRATIONS.glob("*.sql"))
+    assert set(release_migrations) <= set(files), "a migration of the release is gone"
+    new_migrations = [f for f in files if f not in release_migrations]
+
+    # The upgraded root keys persons with its own secret file, as the release did.
+    monkeypatch.delenv("POVDB_PSEUDONYM_SECRET", raising=False)
+    runs = [run_all(RunContext.local(d, upgraded, run_id=f"upgrade/{d}")) for d in upgrade_dates]
+    assert [r["load"]["migrations_applied"] for r in runs] == [new_migrations, []]
+    recorded = _migrations(upgraded)
+    assert sorted(recorded) == files
+    assert {n: recorded[n] for n in release_migrations} == release_migrations, "applied again"
+    assert _query(
+        upgraded / "warehouse" / "poverty.duckdb",
+        "SELECT delivery_date, state FROM audit.runs WHERE run_id LIKE 'upgrade/%' ORDER BY 1",
+    ) == [(d, "success") for d in sorted(upgrade_dates)]
+
+    monkeypatch.setenv(
+        "POVDB_PSEUDONYM_SECRET", (upgraded / ".pseudonym_secret").read_text().strip()
+    )
+    for d in [*loaded, *upgrade_dates]:
+        run_all(RunContext.local(d, fresh))
+    for name in ("poverty.duckdb", "analytics.duckdb"):
+        ours = _digests(upgraded / "warehouse" / name)
+        theirs = _digests(fresh / "warehouse" / name)
+        assert differences(ours, theirs) == [], name
+
+    snapshot = upgraded / "warehouse" / "analytics.duckdb"
+    households = _digests(snapshot)["core.households"].rows
+    assert (
+        _read_with_duckdb_1x(
+            snapshot, "SELECT as_of_date, count(*) FROM meta.snapshot, core.households GROUP BY 1"
+        )
+        == f"{next_date},{households}"
+    )

@@ -1,0 +1,121 @@
+"""What publishing drops, keys or coarsens is declared once (contract/publication.py): every
+PII column of the landing contract has a rule that drops or keys it, and the publish's
+queries (warehouse/publication/) give each table exactly the columns its rules leave."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import duckdb
+import pytest
+
+from contract import publication
+from contract.landing import CONTRACT, MEMBERS, Column
+from contract.publication import PublishedTable, Rule, Treatment, UnpublishedPII
+from warehouse import publish, sqlfiles
+from warehouse.loader import migrate
+
+PUBLICATION_SQL = sqlfiles.HERE / "publication"
+
+
+def test_every_pii_column_is_dropped_or_keyed_wherever_it_is_published() -> None:
+    publication.check()
+    pii = [(e.name, c.name) for e in CONTRACT.values() for c in e.columns if c.pii]
+    assert pii
+    for entity, column in pii:
+        for table in (t for t in publication.TABLES if t.entity == entity):
+            treatments = {r.column: r.treatment for r in table.rules}
+            assert treatments[column] in (Treatment.DROP, Treatment.KEY), (table.name, column)
+
+
+def test_a_pii_column_without_a_rule_fails_loudly() -> None:
+    phone = Column("phone", "电话", "text", required=False, pii=True)
+    contract = {
+        **CONTRACT,
+        "members": dataclasses.replace(MEMBERS, columns=(*MEMBERS.columns, phone)),
+    }
+    with pytest.raises(UnpublishedPII, match=r"core\.members\.phone"):
+        publication.check(publication.TABLES, contract)
+
+
+def test_coarsening_a_pii_column_is_not_enough() -> None:
+    members = PublishedTable(
+        "core.members",
+        entity="members",
+        rules=(Rule("id_number", Treatment.KEY), Rule("name", Treatment.COARSEN)),
+    )
+    with pytest.raises(UnpublishedPII, match=r"core\.members\.name"):
+        publication.check([members])
+
+
+def test_published_columns_follow_the_rules() -> None:
+    members = next(t for t in publication.TABLES if t.name == "core.members")
+    published = members.published_columns(
+        ["id_number", "name", "birth_date", "sex", "row_number", "file_name"]
+    )
+    assert published == {"person_key", "birth_year", "age_band", "sex", "household_status"}
+    with pytest.raises(ValueError, match="birth_date"):
+        members.published_columns(["id_number", "name", "sex", "row_number", "file_name"])
+
+
+def test_a_query_file_for_each_table_the_publish_changes() -> None:
+    changed = {t.name for t in publication.TABLES if not t.copied_whole}
+    files = {p.stem for p in PUBLICATION_SQL.glob("*.*.sql")}
+    assert files == changed | {publication.SNAPSHOT.name}
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    """An empty migrated warehouse attached as ``wh``, and an empty snapshot ``snap``."""
+    c = duckdb.connect()
+    c.execute("ATTACH ':memory:' AS wh")
+    c.execute("USE wh")
+    migrate(c)
+    c.execute("ATTACH ':memory:' AS snap")
+    for schema in ("core", "audit"):
+        c.execute(f"CREATE SCHEMA snap.{schema}")
+    c.execute("CREATE TEMP TABLE quarantine_keys (id_number VARCHAR, person_key VARCHAR)")
+    return c
+
+
+def _snapshot_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    schema, name = table.split(".")
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns()"
+            " WHERE database_name = 'snap' AND schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+
+
+def test_the_publish_gives_each_table_the_columns_its_rules_leave(con) -> None:
+    publish._publish_tables(con, dt.date(2015, 3, 1))
+    for table in publication.TABLES:
+        columns = _snapshot_columns(con, table.name)
+        assert {c.name for c in table.snapshot_columns} <= columns
+        withheld = {r.column for r in table.rules} - {c.name for c in table.snapshot_columns}
+        assert not withheld & columns, table.name
+        if table.entity:
+            pii = {c.name for c in CONTRACT[table.entity].columns if c.pii}
+            assert not pii & columns, table.name
+
+
+def test_a_query_that_disagrees_with_its_rules_stops_the_publish(
+    con, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Declared without the rule for head_name, which the query drops.
+    households = PublishedTable(
+        "core.households",
+        entity="households",
+        rules=(
+            Rule(
+                "head_id_number", Treatment.KEY, into=(publication.SnapshotColumn("head_key", "k"),)
+            ),
+        ),
+    )
+    monkeypatch.setattr(publication, "TABLES", (households,))
+    with pytest.raises(RuntimeError, match=r"declared but not published \['head_name'\]"):
+        publish._publish_tables(con, dt.date(2015, 3, 1))

@@ -1,0 +1,127 @@
+-- Grain: one row per (as_of_date, province_code) for the latest as_of date; 00 = the nation.
+-- MPI-style (Alkire-Foster) deprivation of the poor stock: households with status poor or
+-- returned in the record in force at the end of the latest as_of date; members as currently
+-- known (core.members, active ones), ages at that date. Five indicators, each weighted 1/5:
+--   food_clothing  food and clothing not secure
+--   education      an active member aged 6-15 out of school
+--   medical        an active member not medically insured
+--   housing        housing not safe
+--   water          drinking water not safe
+-- A household is deprived when its score (deprived indicators / 5) is >= k = 1/3, i.e. in
+-- at least 2 of the 5. H = deprived people / people; A = mean score of the deprived;
+-- M0 = H x A; all person-weighted (weight = household_size). Sums are kept in integers
+-- (people x indicators) so the ratios are exact and order-independent.
+-- Income poverty for the overlap: per-capita income below the line of its income year.
+CREATE OR REPLACE TABLE marts.deprivation AS
+WITH latest AS (
+    SELECT max(delivery_date) AS as_of_date FROM audit.runs WHERE state = 'success'
+),
+poor_stock AS (
+    SELECT h.household_id, left(h.village_code, 2) AS province_code,
+           h.household_size::BIGINT AS w,
+           h.per_capita_income_yuan, h.income_year,
+           NOT coalesce(h.food_clothing_secure, true) AS food_clothing,
+           NOT coalesce(h.housing_safe, true) AS housing,
+           NOT coalesce(h.drinking_water_safe, true) AS water,
+           h.status
+    FROM core.households_history h, latest
+    WHERE h.effective_date <= latest.as_of_date
+    QUALIFY h.version = max(h.version) OVER (PARTITION BY h.household_id)
+),
+members AS (
+    SELECT m.household_id,
+           bool_or(
+               date_diff('year', m.birth_date, l.as_of_date)
+               - (strftime(m.birth_date, '%m%d') > strftime(l.as_of_date, '%m%d'))::INT
+               BETWEEN 6 AND 15
+               AND NOT coalesce(m.in_school, true)) AS education,
+           bool_or(NOT coalesce(m.medical_insured, true)) AS medical
+    FROM core.members m
+    CROSS JOIN latest l
+    SEMI JOIN poor_stock p ON p.household_id = m.household_id AND p.status IN ('poor', 'returned')
+    WHERE m.member_status = 'active'
+    GROUP BY ALL
+),
+scored AS (
+    SELECT p.province_code, p.w, p.food_clothing, p.housing, p.water,
+           coalesce(m.education, false) AS education,
+           coalesce(m.medical, false) AS medical,
+           p.food_clothing::INT + coalesce(m.education, false)::INT
+           + coalesce(m.medical, false)::INT + p.housing::INT + p.water::INT AS indicators,
+           p.per_capita_income_yuan < l.line_yuan_per_person AS income_poor
+    FROM poor_stock p
+    LEFT JOIN members m USING (household_id)
+    LEFT JOIN ref.poverty_lines l ON l.year = p.income_year
+    WHERE p.status IN ('poor', 'returned')
+),
+flagged AS (
+    -- Equal weights 1/5 and k = 1/3: deprived <=> indicators / 5 >= 1/3 <=> 3 * indicators >= 5.
+    SELECT *, 3 * indicators >= 5 AS deprived FROM scored
+),
+households AS (
+    SELECT province_code, w, food_clothing, education, medical, housing, water, indicators,
+           deprived, income_poor
+    FROM flagged
+    UNION ALL
+    SELECT '00', w, food_clothing, education, medical, housing, water, indicators,
+           deprived, income_poor
+    FROM flagged
+)
+SELECT l.as_of_date, h.province_code,
+       count(*) AS households,
+       sum(w)::BIGINT AS people,
+       count(*) FILTER (WHERE deprived) AS deprived_households,
+       coalesce(sum(w) FILTER (WHERE deprived), 0)::BIGINT AS deprived_people,
+       coalesce(sum(w) FILTER (WHERE deprived), 0) / sum(w) AS headcount_h,
+       sum(w * indicators) FILTER (WHERE deprived) / (5 * sum(w) FILTER (WHERE deprived))
+           AS intensity_a,
+       coalesce(sum(w * indicators) FILTER (WHERE deprived), 0) / (5 * sum(w))
+           AS adjusted_headcount_m0,
+       coalesce(sum(w) FILTER (WHERE food_clothing), 0)::BIGINT AS food_clothing_deprived_people,
+       coalesce(sum(w) FILTER (WHERE education), 0)::BIGINT AS education_deprived_people,
+       coalesce(sum(w) FILTER (WHERE medical), 0)::BIGINT AS medical_deprived_people,
+       coalesce(sum(w) FILTER (WHERE housing), 0)::BIGINT AS housing_deprived_people,
+       coalesce(sum(w) FILTER (WHERE water), 0)::BIGINT AS water_deprived_people,
+       count(*) FILTER (WHERE income_poor AND deprived) AS income_poor_deprived_households,
+       coalesce(sum(w) FILTER (WHERE income_poor AND deprived), 0)::BIGINT
+           AS income_poor_deprived_people,
+       count(*) FILTER (WHERE income_poor AND NOT deprived) AS income_poor_only_households,
+       coalesce(sum(w) FILTER (WHERE income_poor AND NOT deprived), 0)::BIGINT
+           AS income_poor_only_people,
+       count(*) FILTER (WHERE NOT income_poor AND deprived) AS deprived_only_households,
+       coalesce(sum(w) FILTER (WHERE NOT income_poor AND deprived), 0)::BIGINT
+           AS deprived_only_people,
+       count(*) FILTER (WHERE NOT income_poor AND NOT deprived) AS neither_households,
+       coalesce(sum(w) FILTER (WHERE NOT income_poor AND NOT deprived), 0)::BIGINT
+           AS neither_people,
+       count(*) FILTER (WHERE income_poor IS NULL) AS income_unknown_households,
+       coalesce(sum(w) FILTER (WHERE income_poor IS NULL), 0)::BIGINT AS income_unknown_people
+FROM households h
+CROSS JOIN latest l
+GROUP BY ALL;
+
+COMMENT ON TABLE marts.deprivation IS 'Grain: one row per (as_of_date, province_code) for the latest as_of_date; 00 = nation. MPI-style (Alkire-Foster) deprivation of the poor stock (households with status poor or returned as of the date): five indicators (food and clothing, education, medical care, housing, drinking water), equal weights 1/5, poverty cut-off k = 1/3 (deprived in at least 2 of 5). Person-weighted (weight = household_size). Plus the overlap of income poverty and deprivation.';
+COMMENT ON COLUMN marts.deprivation.as_of_date IS 'Latest processed delivery date (Asia/Shanghai); household records as of the end of that day, members as currently known, ages at that date.';
+COMMENT ON COLUMN marts.deprivation.province_code IS '2-digit province code; 00 = nation.';
+COMMENT ON COLUMN marts.deprivation.households IS 'Households with status poor or returned.';
+COMMENT ON COLUMN marts.deprivation.people IS 'People (household_size) in those households.';
+COMMENT ON COLUMN marts.deprivation.deprived_households IS 'Households whose weighted deprivation score is >= k = 1/3.';
+COMMENT ON COLUMN marts.deprivation.deprived_people IS 'People in deprived_households.';
+COMMENT ON COLUMN marts.deprivation.headcount_h IS 'H = deprived_people / people, fraction; NULL when people is 0.';
+COMMENT ON COLUMN marts.deprivation.intensity_a IS 'A = person-weighted mean deprivation score (share of weighted indicators, 0-1) among the deprived; NULL when nobody is deprived.';
+COMMENT ON COLUMN marts.deprivation.adjusted_headcount_m0 IS 'M0 = H x A, fraction; NULL when people is 0.';
+COMMENT ON COLUMN marts.deprivation.food_clothing_deprived_people IS 'People in households whose food and clothing is not secure (uncensored).';
+COMMENT ON COLUMN marts.deprivation.education_deprived_people IS 'People in households with an active member aged 6-15 at as_of_date out of school (uncensored).';
+COMMENT ON COLUMN marts.deprivation.medical_deprived_people IS 'People in households with an active member not medically insured (uncensored).';
+COMMENT ON COLUMN marts.deprivation.housing_deprived_people IS 'People in households whose housing is not safe (uncensored).';
+COMMENT ON COLUMN marts.deprivation.water_deprived_people IS 'People in households whose drinking water is not safe (uncensored).';
+COMMENT ON COLUMN marts.deprivation.income_poor_deprived_households IS 'Households income-poor (per-capita income below the line of its income year) and deprived.';
+COMMENT ON COLUMN marts.deprivation.income_poor_deprived_people IS 'People in income_poor_deprived_households.';
+COMMENT ON COLUMN marts.deprivation.income_poor_only_households IS 'Households income-poor and not deprived.';
+COMMENT ON COLUMN marts.deprivation.income_poor_only_people IS 'People in income_poor_only_households.';
+COMMENT ON COLUMN marts.deprivation.deprived_only_households IS 'Households deprived and not income-poor.';
+COMMENT ON COLUMN marts.deprivation.deprived_only_people IS 'People in deprived_only_households.';
+COMMENT ON COLUMN marts.deprivation.neither_households IS 'Households neither income-poor nor deprived.';
+COMMENT ON COLUMN marts.deprivation.neither_people IS 'People in neither_households.';
+COMMENT ON COLUMN marts.deprivation.income_unknown_households IS 'Households without a per-capita income or without a poverty line for its income year (outside the four cells).';
+COMMENT ON COLUMN marts.deprivation.income_unknown_people IS 'People in income_unknown_households.';
