@@ -36,10 +36,12 @@ from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
 from pipeline.landing import discover as discover_folder
 from pipeline.landing import late_files
 from reporting.report import write_reports
+from settings import SecretUnavailable
 from transforms import build
-from warehouse import runs
+from warehouse import runs, secret
 from warehouse.load import load_run
 from warehouse.publish import publish_snapshot
+from warehouse.secret import SecretMismatch
 
 log = logging.getLogger(__name__)
 
@@ -236,13 +238,22 @@ def _check_staging_loaded(ctx: RunContext) -> None:
 
 @_clear_fs_errors
 def acquire_lock(ctx: RunContext) -> bool:
-    """Take the data-root lock for this run; False (poke again later) while another run holds it."""
+    """Take the data-root lock for this run; False (poke again later) while another run holds it.
+
+    A run whose pseudonymisation secret is not the warehouse's fails here, before it writes
+    anything, and leaves the lock free."""
     ctx.paths.ensure()
     if not lock.try_acquire(ctx.paths.lock, ctx.run_id):
         log.info(
             "data root %s is locked by %s; waiting", ctx.paths.home, lock.describe(ctx.paths.lock)
         )
         return False
+    try:
+        secret.check(ctx.paths)
+    except BaseException:
+        # The run ends here: the lock's teardown runs only after a setup that succeeded.
+        lock.release(ctx.paths.lock, ctx.run_id)
+        raise
     if ctx.run_dir.exists():
         shutil.rmtree(ctx.run_dir)
     ctx.run_dir.mkdir(parents=True)
@@ -454,7 +465,7 @@ def run_task(step: str, context: Mapping[str, Any], *args: Any) -> Any:
     except Exception as exc:
         if is_transient(exc):
             raise
-        if isinstance(exc, ResourceFault | StagingNotLoaded):
+        if isinstance(exc, ResourceFault | StagingNotLoaded | SecretMismatch | SecretUnavailable):
             raise AirflowFailException(str(exc)) from exc
         raise AirflowFailException(f"{step} failed for delivery date {ctx.d}: {exc!r}") from exc
 

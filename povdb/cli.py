@@ -7,6 +7,7 @@ povdb report     rebuild the HTML report from the published snapshot
 povdb shell      open the published snapshot read-only in the DuckDB CLI
 povdb demo       generate a demo landing folder and run it, date by date
 povdb bench      the pipeline against the DuckDB floor at a scale (not part of the tests)
+povdb verify     rebuild the warehouse from staging aside and compare every table with it
 povdb airflow    any Airflow command, on this project's embedded configuration
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import settings
 from generator import generate
+from pipeline import verify
 from povdb import bench
 from reporting.report import format_summary, snapshot_summary, write_reports
 
@@ -240,6 +242,25 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(a: argparse.Namespace) -> int:
+    import logging
+
+    # Progress (transform buckets, each table loaded and compared, each check) on stderr:
+    # at national scale verify runs as long as a nightly's transform and load together.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    for name in ("pipeline", "transforms", "warehouse"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    try:
+        verdict = verify.run(settings.paths(a.data_root))
+    except verify.CannotVerify as exc:
+        print(f"verify did not run: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(verdict.lines()))
+    if a.json:
+        a.json.write_text(json.dumps(verdict.as_dict(), indent=1) + "\n")
+    return 0 if verdict.ok else 1
+
+
 def cmd_airflow(a: argparse.Namespace) -> int:
     return airflow(a.args).returncode
 
@@ -313,6 +334,18 @@ def main(argv: list[str] | None = None) -> int:
         "--no-record", action="store_true", help="do not append a row to benchmarks/results.md"
     )
     b.set_defaults(fn=cmd_bench)
+
+    v = sub.add_parser(
+        "verify",
+        help="rebuild the warehouse from staging aside and compare every table with it",
+        description="Under the data-root lock, rebuild the whole warehouse from staging into"
+        " warehouse/.verify-<time>.duckdb, compare every table by digest and run every"
+        " post-load check on it. Exit 0: all equal and no check of severity error failed;"
+        " 1: a table differs or such a check failed (the rebuild is kept for diffing);"
+        " 2: verify could not run (the lock is held, say). See docs/runbook.md.",
+    )
+    v.add_argument("--json", type=Path, help="also write the result to this JSON file")
+    v.set_defaults(fn=cmd_verify)
 
     af = sub.add_parser("airflow", help="an Airflow command on the embedded configuration")
     af.add_argument("args", nargs=argparse.REMAINDER)

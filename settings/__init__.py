@@ -128,25 +128,79 @@ SECRET_ENV_VAR = "POVDB_PSEUDONYM_SECRET"
 SECRET_AIRFLOW_VARIABLE = "povdb_pseudonym_secret"
 
 
-def _secret_from_airflow() -> str | None:
-    try:
-        from airflow.sdk import Variable
+class SecretUnavailable(RuntimeError):
+    """The pseudonymisation secret is configured but could not be read."""
 
-        value = Variable.get(SECRET_AIRFLOW_VARIABLE, default=None)
-    except Exception:  # outside a task, or Airflow not configured: not an error
+
+def _secret_from_airflow() -> str | None:
+    """The Airflow Variable ``povdb_pseudonym_secret``, asked only inside an Airflow task.
+
+    None without Airflow, outside a task (``povdb``, tests: no Airflow to ask), or when the
+    Variable is not set. Any other failure raises :class:`SecretUnavailable`: a run that
+    fell back to the file would key its new persons with another secret.
+    """
+    try:
+        # Airflow only when the secret is read: settings serves processes without it.
+        from airflow.sdk import Variable
+        from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
+        from airflow.sdk.execution_time import task_runner
+        from airflow.sdk.execution_time.comms import ErrorResponse, GetVariable, VariableResult
+    except ImportError:
         return None
-    return value or None
+    # Set by the Task SDK in a task's process only. Outside a task the Variables are out of
+    # reach (Variable.get reads only AIRFLOW_VAR_* and external secrets backends, and says
+    # "not found" when one fails): the Variable counts as absent.
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    if comms is None:
+        return None
+    try:
+        return Variable.get(SECRET_AIRFLOW_VARIABLE) or None
+    except AirflowRuntimeError as exc:
+        if exc.error.error != ErrorType.VARIABLE_NOT_FOUND:
+            raise _unavailable(exc) from exc
+    except Exception as exc:
+        raise _unavailable(exc) from exc
+    # Variable.get also says "not found" when the lookup failed (API server down or failing,
+    # a value it cannot decrypt): its secrets backend falls through on any error. The API
+    # server's own answer tells a Variable that is not set from a lookup that failed.
+    try:
+        reply = comms.send(GetVariable(key=SECRET_AIRFLOW_VARIABLE))
+    except Exception as exc:
+        raise _unavailable(exc) from exc
+    if isinstance(reply, ErrorResponse) and reply.error == ErrorType.VARIABLE_NOT_FOUND:
+        return None
+    if isinstance(reply, VariableResult):
+        return reply.value or None
+    raise _unavailable(reply)
+
+
+def _unavailable(cause: object) -> SecretUnavailable:
+    return SecretUnavailable(
+        f"could not read the Airflow Variable {SECRET_AIRFLOW_VARIABLE} ({cause}): the step"
+        " stops rather than key persons with another secret. Check the Airflow API server"
+        ' and the Variable, then clear the task (docs/runbook.md, "The pseudonymisation'
+        ' secret").'
+    )
+
+
+def configured_secret(secret_file: Path) -> tuple[bytes, str] | None:
+    """The secret and where it comes from: ``POVDB_PSEUDONYM_SECRET``, else the Airflow
+    Variable ``povdb_pseudonym_secret``, else ``secret_file``; None when none is there."""
+    if value := os.environ.get(SECRET_ENV_VAR):
+        return value.encode(), SECRET_ENV_VAR
+    if value := _secret_from_airflow():
+        return value.encode(), f"the Airflow Variable {SECRET_AIRFLOW_VARIABLE}"
+    if secret_file.exists():
+        return secret_file.read_text().strip().encode(), str(secret_file)
+    return None
 
 
 def pseudonym_secret(secret_file: Path) -> bytes:
-    """The secret persons are keyed with: ``POVDB_PSEUDONYM_SECRET``, else the Airflow
-    Variable ``povdb_pseudonym_secret``, else ``secret_file``, generated (mode 0600) with a
-    warning on first use. Losing it changes every key: back it up (docs/runbook.md)."""
-    value = os.environ.get(SECRET_ENV_VAR) or _secret_from_airflow()
-    if value:
-        return value.encode()
-    if secret_file.exists():
-        return secret_file.read_text().strip().encode()
+    """The secret persons are keyed with (:func:`configured_secret`); when none is
+    configured, ``secret_file`` is generated (mode 0600) with a warning. Losing it changes
+    every key: back it up (docs/runbook.md)."""
+    if found := configured_secret(secret_file):
+        return found[0]
     secret_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:

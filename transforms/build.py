@@ -4,25 +4,26 @@ transforms, write the core tables as Parquet for the load step.
 Every output is a folder of Parquet parts (``<out>/<name>/part-NNN.parquet``;
 :func:`outputs` lists them for the load). The output is everything the load reads: the
 core tables, every delivered row's outcome, and the rows typing and validation held or
-warned (copied from staging, so the load never reads staging itself). Villages, assistance and targets are small and done in one part.
-Households and members, the bulk of a national registry, are done county by county in
-buckets of counties, so that memory is bounded by a bucket, not by the registry: every
-rule over households and members looks at one household (its members, its versions) or
-one county (income outliers), and a household's county is the first six digits of its ID.
+warned (copied from staging, so the load never reads staging itself). Villages, assistance
+and targets are small and done in one part.
 
-A person delivered in households of two counties (a move across counties) has rows in
-two buckets; every rule keyed by the person (stale, duplicate, conflict, validity
-intervals) needs all of them. Such persons, found by a scan of the staging keys, are
-given to every bucket, and each bucket keeps only the rows of its own households.
+Households and members, the bulk of a national registry, are done in buckets, so that
+memory is bounded by a bucket, not by the registry. A bucket is a set of whole connected
+components of the person-household graph: a person and every household they were ever
+delivered in (held rows included) fall in one component, so every rule keyed by a person
+(stale, duplicate, conflict, validity intervals) or by a household (its members, its
+head) reads only rows of its own bucket. Components are packed into buckets of about
+``POVDB_BUCKET_HOUSEHOLDS`` households; a larger component stays whole. Rules over a
+county (income outliers) read every bucket's output at the end.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 import settings
@@ -30,19 +31,21 @@ from contract.landing import ENTITIES, staging_schema
 from contract.records import ROW_FINDING_SCHEMA
 from contract.reference import REF_DIR as REF
 from transforms.cross_checks import (
-    household_head_count,
+    classify_members,
     household_size_mismatch,
     income_outliers,
     return_without_exit,
 )
 from transforms.exits import exit_checks
-from transforms.semantics import classify, parent_first_seen, versions
+from transforms.semantics import classify, parent_first_applied, versions
 from transforms.state import current, history, status_events
 
 log = logging.getLogger(__name__)
 
 JOIN_ROW = ["_delivery_date", "_file_name", "_row_number"]
 SMALL_ENTITIES = ("villages", "assistance", "targets")
+# Buckets smaller than this many households are read from staging together.
+READ_HOUSEHOLDS = 100_000
 
 
 OUTPUTS = (
@@ -99,110 +102,171 @@ def _core_columns(df: pl.LazyFrame) -> pl.LazyFrame:
     ).drop("_source", "record_key", "outcome", "reason", strict=False)
 
 
-def _hold(classified: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
-    """Mark rows a cross-entity rule holds: outcome held, with the rule's reason."""
-    marked = held.select(*JOIN_ROW, pl.col("reason").alias("_held_reason"))
-    return (
-        classified.join(marked, on=JOIN_ROW, how="left", maintain_order="left")
-        .with_columns(
-            outcome=pl.when(pl.col("_held_reason").is_not_null())
-            .then(pl.lit("held"))
-            .otherwise(pl.col("outcome")),
-            reason=pl.coalesce("_held_reason", "reason"),
-            effective_date=pl.when(pl.col("_held_reason").is_not_null())
-            .then(None)
-            .otherwise(pl.col("effective_date")),
-        )
-        .drop("_held_reason")
-    )
-
-
-def _bucket(n: int) -> pl.Expr:
-    """The bucket of a row's household: its county, hashed into ``n`` buckets."""
-    return (pl.col("household_id").str.slice(0, 6).hash(seed=0) % n).cast(pl.Int64)
-
-
 class _Writer:
-    """Writes the parts of every output and counts their rows."""
+    """Writes the parts of every output, counting rows. Frames added while ``collecting``
+    (a batch of small buckets) wait for :meth:`flush` and make one part together; others
+    are written at once, so a large bucket's outputs leave memory as soon as they are
+    made."""
 
     def __init__(self, out: Path):
         self.out = out
         self.counts: dict[str, int] = {}
+        self.part = 0
+        self.collecting = False
+        self._pending: dict[str, list[pl.DataFrame]] = {}
 
-    def write(self, name: str, frame: pl.LazyFrame | pl.DataFrame, part: int = 0) -> Path:
+    def add(self, name: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+        df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+        self.counts[name] = self.counts.get(name, 0) + df.height
+        if self.collecting:
+            self._pending.setdefault(name, []).append(df)
+        else:
+            self._write(name, df)
+        return df
+
+    def flush(self) -> None:
+        for name, frames in self._pending.items():
+            self._write(name, pl.concat(frames, how="vertical_relaxed"))
+        self._pending = {}
+
+    def _write(self, name: str, df: pl.DataFrame) -> None:
         folder = self.out / name
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"part-{part:03d}.parquet"
-        df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+        path = folder / f"part-{self.part:03d}.parquet"
+        if path.exists():
+            raise RuntimeError(f"{path} is written twice: one frame per output and part")
         df.write_parquet(path)
-        self.counts[name] = self.counts.get(name, 0) + df.height
-        return path
 
 
-def _entity_outputs(
-    w: _Writer, entity: str, classified: pl.DataFrame, part: int, keep: pl.Expr | None = None
-) -> pl.LazyFrame:
+def _entity_outputs(w: _Writer, entity: str, classified: pl.DataFrame) -> pl.LazyFrame:
     """Outcomes, history and current state of one entity's classified rows; returns the
-    versions. ``keep`` selects the rows this part owns (the others are context only)."""
-    own = classified if keep is None else classified.filter(keep)
+    versions."""
     # Every row's outcome, for quarantine and reconciliation (small columns only).
-    w.write(
+    w.add(
         f"{entity}_outcomes",
-        own.select(*JOIN_ROW, "record_key", "outcome", "reason", "effective_date"),
-        part,
+        classified.select(*JOIN_ROW, "record_key", "outcome", "reason", "effective_date"),
     )
-    w.counts[f"{entity}_rows"] = w.counts.get(f"{entity}_rows", 0) + own.height
+    w.counts[f"{entity}_rows"] = w.counts.get(f"{entity}_rows", 0) + classified.height
     vers = versions(classified.lazy())
     if entity in ("villages", "households"):
         vers = _admin(vers, "village_code")
-    hist = history(vers, entity)
-    cur = current(vers, entity)
-    if keep is not None:
-        hist, cur = hist.filter(keep), cur.filter(keep)
-    w.write(f"{entity}_history", _core_columns(hist), part)
-    w.write(f"{entity}_current", _core_columns(cur), part)
+    w.add(f"{entity}_history", _core_columns(history(vers, entity)))
+    w.add(f"{entity}_current", _core_columns(current(vers, entity)))
     return vers
 
 
-def _movers_across_counties(staging: Path, spill: Path) -> pl.DataFrame:
-    """Persons delivered in households of more than one county (held rows included: a
-    person given to a bucket needlessly costs a little time, never a wrong result).
+def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFrame:
+    """Every delivered household id with its bucket (``household_id``, ``bucket``: 0..n-1).
 
-    One aggregation over every delivered member key: DuckDB does it within a fixed memory
-    budget, spilling to ``spill`` (a Polars group-by would hold every key in memory)."""
-    import duckdb
+    Components: households joined by persons delivered in more than one of them (every
+    typed member row counts, held ones too). Only such movers join households, so the
+    label propagation runs over their few households; every other household is a
+    component of its own. Components are ordered by a hash of their smallest household id
+    and packed in that order, a bucket starting where the running count of households
+    passes a multiple of ``per_bucket``.
+    """
 
-    files = sorted(str(p) for p in (staging / "stg_members").glob("delivery_date=*/*.parquet"))
-    if not files:
-        return pl.DataFrame(schema={"id_number": pl.String})
+    def files(entity: str) -> list[str]:
+        return sorted(str(p) for p in (staging / f"stg_{entity}").glob("delivery_date=*/*.parquet"))
+
+    members, households = files("members"), files("households")
     spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         config={"memory_limit": settings.transform_memory(), "temp_directory": str(spill)}
     )
     try:
-        rows = con.execute(
-            "SELECT id_number FROM read_parquet(?, union_by_name = true)"
-            " WHERE id_number IS NOT NULL GROUP BY id_number"
-            " HAVING count(DISTINCT substr(household_id, 1, 6)) > 1",
-            [files],
-        ).fetchall()
+        con.execute("CREATE TEMP TABLE ids (household_id VARCHAR)")
+        for f in (members, households):
+            if f:
+                con.execute(
+                    "INSERT INTO ids SELECT household_id FROM read_parquet($files,"
+                    " union_by_name = true) WHERE household_id IS NOT NULL",
+                    {"files": f},
+                )
+        moves = pl.DataFrame(schema={"id_number": pl.String, "household_id": pl.String})
+        if members:
+            moves = con.sql(
+                "SELECT DISTINCT id_number, household_id"
+                " FROM read_parquet($files, union_by_name = true)"
+                " WHERE household_id IS NOT NULL AND id_number IN ("
+                "   SELECT id_number FROM read_parquet($files, union_by_name = true)"
+                "   WHERE household_id IS NOT NULL GROUP BY id_number"
+                "   HAVING count(DISTINCT household_id) > 1)",
+                params={"files": members},
+            ).pl()
+        con.register("labels", _components(moves).to_arrow())
+        return con.sql(
+            """
+            WITH comp AS (
+                SELECT i.household_id, coalesce(l.component, i.household_id) AS component
+                FROM (SELECT DISTINCT household_id FROM ids) i LEFT JOIN labels l USING (household_id)
+            ),
+            sizes AS (SELECT component, count(*) AS n FROM comp GROUP BY component),
+            placed AS (
+                SELECT component,
+                       (coalesce(sum(n) OVER (ORDER BY hash(component), component
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                        // $per_bucket) AS slot
+                FROM sizes
+            )
+            SELECT c.household_id, (dense_rank() OVER (ORDER BY p.slot) - 1)::BIGINT AS bucket
+            FROM comp c JOIN placed p USING (component)
+            """,
+            params={"per_bucket": per_bucket},
+        ).pl()
     finally:
         con.close()
-    return pl.DataFrame({"id_number": [r[0] for r in rows]}, schema={"id_number": pl.String})
+
+
+def _components(moves: pl.DataFrame) -> pl.DataFrame:
+    """Connected components of the households that movers join (``household_id``,
+    ``component``: the smallest household id of its component), by label propagation."""
+    labels = moves.select("household_id").unique().with_columns(component=pl.col("household_id"))
+    while True:
+        by_person = (
+            moves.join(labels, on="household_id")
+            .group_by("id_number")
+            .agg(pl.col("component").min())
+        )
+        spread = (
+            moves.join(by_person, on="id_number")
+            .group_by("household_id")
+            .agg(pl.col("component").min())
+        )
+        updated = labels.join(spread, on="household_id", suffix="_new").select(
+            "household_id", pl.min_horizontal("component", "component_new").alias("component")
+        )
+        if updated.sort("household_id").equals(labels.sort("household_id")):
+            return labels
+        labels = updated
 
 
 def _staged_findings(w: _Writer, staging: Path) -> None:
     """Rows typing and validation held (``held_rows``) or warned (``validation_warnings``),
     every entity's, with the entity named."""
     for name, layer in (("held_rows", "rejects"), ("validation_warnings", "warnings")):
-        for part, entity in enumerate(ENTITIES):
+        for entity in ENTITIES:
             found = _scan(staging / layer / entity)
             rows = (
                 pl.LazyFrame(schema=ROW_FINDING_SCHEMA)
                 if found is None
                 else found.select(list(ROW_FINDING_SCHEMA))
             )
-            w.write(name, rows.select(pl.lit(entity).alias("entity"), pl.all()), part)
+            w.add(name, rows.select(pl.lit(entity).alias("entity"), pl.all()))
+
+
+def _batches(buckets: pl.DataFrame, per_read: int) -> list[list[int]]:
+    """Consecutive buckets read from staging together: up to ``per_read`` households, or
+    one bucket when it alone is larger."""
+    batches: list[list[int]] = [[]]
+    size = 0
+    for b, n in buckets.group_by("bucket").len().sort("bucket").iter_rows():
+        if batches[-1] and size + n > per_read:
+            batches.append([])
+            size = 0
+        batches[-1].append(b)
+        size += n
+    return batches
 
 
 def build_core(staging: Path, out: Path, *, households_per_bucket: int | None = None) -> dict:
@@ -210,92 +274,102 @@ def build_core(staging: Path, out: Path, *, households_per_bucket: int | None = 
     counts."""
     out.mkdir(parents=True, exist_ok=True)
     w = _Writer(out)
+    w.collecting = True
     _staged_findings(w, staging)
     cands = {e: candidates(staging, e) for e in ENTITIES}
+    village_first = pl.DataFrame(schema={"parent_key": pl.String, "first_date": pl.Date})
     for entity in SMALL_ENTITIES:
-        _entity_outputs(w, entity, classify(cands[entity], entity).collect(), 0)
+        vers = _entity_outputs(w, entity, classify(cands[entity], entity).collect())
+        if entity == "villages":
+            village_first = parent_first_applied(vers, "villages").collect()
+    w.flush()
 
-    village_first = parent_first_seen(cands["villages"], "villages").collect()
-    household_first = parent_first_seen(cands["households"], "households").collect(
-        engine="streaming"
-    )
-    n_households = cands["households"].select(pl.len()).collect().item()
     per_bucket = households_per_bucket or settings.bucket_households()
-    n = max(1, math.ceil(n_households / per_bucket))
-    movers = _movers_across_counties(staging, out / ".spill") if n > 1 else None
+    buckets = _component_buckets(staging, per_bucket, out / ".spill")
+    if buckets.height == 0:
+        buckets = pl.DataFrame({"household_id": [None], "bucket": [0]}, schema=buckets.schema)
+    n = int(buckets["bucket"].max()) + 1  # type: ignore[arg-type]
+    batches = _batches(buckets, max(per_bucket, READ_HOUSEHOLDS))
     log.info(
-        "transform: %d household rows in %d bucket(s) of counties; %d persons in two counties",
-        n_households,
+        "transform: %d households in %d bucket(s) of whole components, read in %d batch(es)",
+        buckets.height,
         n,
-        0 if movers is None else movers.height,
+        len(batches),
     )
-    for b in range(n):
+    for part, batch in enumerate(batches):
         started = time.perf_counter()
-        _household_bucket(w, cands, b, n, movers, village_first, household_first)
+        # Every delivered household id has its bucket; a row without one (none passes
+        # validation) goes to the first bucket: nothing is lost.
+        rows = {
+            e: cands[e]
+            .join(buckets.lazy(), on="household_id", how="left")
+            .with_columns(pl.col("bucket").fill_null(0))
+            .filter(pl.col("bucket").is_in(batch))
+            for e in ("households", "members")
+        }
+        w.part, w.collecting = part, len(batch) > 1
+        if w.collecting:  # small buckets: read staging once for all of them
+            rows = {e: f.collect().lazy() for e, f in rows.items()}
+        for b in batch:
+            _household_bucket(
+                w,
+                {e: f.filter(pl.col("bucket") == b).drop("bucket") for e, f in rows.items()},
+                village_first,
+            )
+        w.flush()
         log.info(
-            "transform: bucket %d/%d done in %.1fs (%d household rows, %d member rows so far)",
-            b + 1,
+            "transform: buckets %d-%d of %d done in %.1fs (%d household rows, %d member rows so far)",
+            batch[0] + 1,
+            batch[-1] + 1,
             n,
             time.perf_counter() - started,
             w.counts.get("households_rows", 0),
             w.counts.get("members_rows", 0),
         )
-    for name in ("status_events", "exit_checks", "cross_warnings"):
-        w.counts.setdefault(name, 0)
+    w.part, w.collecting = len(batches), False
+    w.add("cross_warnings", _income_outliers(out))
     counts = {k: v for k, v in w.counts.items() if not k.endswith("_history")}
     counts["buckets"] = n
     return counts
 
 
 def _household_bucket(
-    w: _Writer,
-    cands: dict[str, pl.LazyFrame],
-    b: int,
-    n: int,
-    movers: pl.DataFrame | None,
-    village_first: pl.DataFrame,
-    household_first: pl.DataFrame,
+    w: _Writer, cands: dict[str, pl.LazyFrame], village_first: pl.DataFrame
 ) -> None:
-    """Households and members of bucket ``b`` of ``n``, with every household-level output."""
-    keep = None if n == 1 else _bucket(n) == b
-    hh = cands["households"] if keep is None else cands["households"].filter(keep)
-    mem = cands["members"]
-    if keep is not None:
-        assert movers is not None
-        mem = mem.filter(keep | pl.col("id_number").is_in(movers["id_number"].implode()))
-
-    households = classify(hh, "households", village_first.lazy()).collect()
-    hv = _entity_outputs(w, "households", households, b)
+    """Households and members of one bucket, with every household-level output."""
+    households = classify(cands["households"], "households", village_first.lazy()).collect()
+    hv = _entity_outputs(w, "households", households).collect().lazy()
     del households
+    household_first = parent_first_applied(hv, "households")
 
-    members = classify(mem, "members", household_first.lazy()).collect()
-    held = household_head_count(versions(members.lazy()), keep)
-    members = _hold(members, held)
-    mv = _entity_outputs(w, "members", members, b, keep)
-    del members
-
-    hv = hv.collect().lazy()
+    mv = _entity_outputs(w, "members", classify_members(cands["members"], household_first))
     mv = mv.collect().lazy()
-    events = w.write("status_events", status_events(hv).pipe(_admin, "village_code"), b)
-    members_current = w.out / "members_current" / f"part-{b:03d}.parquet"
-    w.write(
+    events = w.add("status_events", status_events(hv).pipe(_admin, "village_code"))
+    w.add(
         "exit_checks",
         exit_checks(
-            pl.scan_parquet(events),
-            pl.scan_parquet(members_current),
+            events.lazy(),
+            _core_columns(current(mv, "members")),
             pl.scan_csv(REF / "poverty_lines.csv"),
         ),
-        b,
     )
-    households_current = pl.scan_parquet(w.out / "households_current" / f"part-{b:03d}.parquet")
-    w.write(
+    w.add(
         "cross_warnings",
-        pl.concat(
-            [
-                household_size_mismatch(hv, mv),
-                return_without_exit(hv),
-                income_outliers(hv, households_current),
-            ]
-        ).with_columns(entity=pl.lit("households")),
-        b,
+        pl.concat([household_size_mismatch(hv, mv), return_without_exit(hv)]).with_columns(
+            entity=pl.lit("households")
+        ),
     )
+
+
+def _income_outliers(out: Path) -> pl.LazyFrame:
+    """Income outliers over every bucket's households: a county's statistics read all its
+    current households, whichever buckets they fell in."""
+    versions = pl.scan_parquet(parts(out, "households_history")).select(
+        pl.col("delivery_date").alias("_delivery_date"),
+        pl.col("file_name").alias("_file_name"),
+        pl.col("row_number").alias("_row_number"),
+        "household_id",
+        "per_capita_income_yuan",
+    )
+    current_households = pl.scan_parquet(parts(out, "households_current"))
+    return income_outliers(versions, current_households).with_columns(entity=pl.lit("households"))

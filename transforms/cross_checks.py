@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.semantics import next_in_key
+from contract.landing import record_key
+from transforms.semantics import classify, next_in_key, versions
 from transforms.state import version_order
 
 ROW = ["_delivery_date", "_file_name", "_row_number"]
@@ -65,54 +66,91 @@ def members_as_of(pairs: pl.LazyFrame, member_versions: pl.LazyFrame) -> pl.Lazy
     )
 
 
-def _head_count_once(member_versions: pl.LazyFrame, judged: pl.Expr) -> pl.LazyFrame:
+def _head_count_once(member_versions: pl.LazyFrame) -> pl.LazyFrame:
+    """Every member row whose household, as of the row's effective date, does not have
+    exactly one active head (``at``: that date)."""
     iv = _intervals(member_versions, "members", "id_number")
-    delivered = iv.filter(_current_at_own_date() & judged).with_columns(at=pl.col("effective_date"))
+    delivered = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
     pairs = delivered.select("household_id", "at").unique()
     bad = members_as_of(pairs, member_versions).filter(pl.col("heads") != 1)
     return delivered.join(bad, on=["household_id", "at"], how="semi").select(
         *ROW,
+        "at",
         pl.col("id_number").alias("record_key"),
         pl.lit("household_head_count").alias("reason"),
         pl.lit("household does not have exactly one active head").alias("detail"),
     )
 
 
-def household_head_count(
-    member_versions: pl.LazyFrame, judged: pl.Expr | None = None
-) -> pl.DataFrame:
+def earliest_head_count(member_versions: pl.LazyFrame) -> pl.DataFrame:
+    """The member rows to hold first: those of the earliest date on which a household has
+    other than one active head, judged against every version (FINDING_COLUMNS)."""
+    found = _head_count_once(member_versions).collect()
+    return found.filter(pl.col("at") == pl.col("at").min()).select(FINDING_COLUMNS).sort(ROW)
+
+
+def household_head_count(member_versions: pl.LazyFrame) -> pl.DataFrame:
     """Member rows to hold because their household, as of their date, has no single head.
 
-    ``judged`` limits the rows judged (and so the households looked at) to those it
-    selects; the other versions still count as members of the households judged.
-
-    A held row does not count towards the state of later dates, so violations are settled
-    in date order: hold the earliest date's offending rows, then look again at the
-    households concerned (only those), until none is left.
+    Dates are settled in order, each against the state the versions not held built: the
+    rows of the earliest date with a violation are held, then every row is judged again
+    without them, until none is left. A held row so acts as if it had never been
+    delivered: a move that is held leaves its person where they were, which may make a
+    later (or the same day's) row into that household a violation in turn.
     """
     held = pl.DataFrame(schema={c: pl.String for c in FINDING_COLUMNS}).cast(
         {"_delivery_date": pl.Date, "_row_number": pl.Int64}
     )
-    scope = member_versions
+    versions = member_versions.collect()
     while True:
-        remaining = scope.join(held.lazy().select(ROW), on=ROW, how="anti")
-        found = _head_count_once(remaining, pl.lit(True) if judged is None else judged).collect()
+        remaining = versions.lazy().join(held.lazy().select(ROW), on=ROW, how="anti")
+        found = earliest_head_count(remaining)
         if found.height == 0:
             return held.sort(ROW)
-        first = found.filter(pl.col("_delivery_date") == pl.col("_delivery_date").min())
-        held = pl.concat([held, first.select(FINDING_COLUMNS)], how="vertical_relaxed")
-        # Look again at the households concerned: every version of every person who was
-        # ever in one of them (a move elsewhere ends their time in it).
-        households = found.join(scope.select("household_id", *ROW).collect(), on=ROW)[
-            "household_id"
-        ]
-        people = (
-            member_versions.filter(pl.col("household_id").is_in(households.unique().implode()))
-            .select("id_number")
-            .unique()
-            .collect()["id_number"]
+        held = pl.concat([held, found], how="vertical_relaxed")
+
+
+def classify_members(candidates: pl.LazyFrame, household_first: pl.LazyFrame) -> pl.DataFrame:
+    """Every candidate member row's outcome, the head-count rule included.
+
+    As :func:`household_head_count`, dates are settled in order; and a held row is absent
+    for every other rule too: the rows of a person with a held row are classified again
+    without it (a later row is no longer stale, nor a duplicate, because of a held one).
+    """
+    classified = classify(candidates, "members", household_first).collect()
+    held = pl.DataFrame(schema={c: pl.String for c in ROW}).cast(
+        {"_delivery_date": pl.Date, "_row_number": pl.Int64}
+    )
+    while True:
+        found = earliest_head_count(versions(classified.lazy()))
+        if found.height == 0:
+            break
+        held = pl.concat([held, found.select(ROW)])
+        persons = found.select(pl.col("record_key").alias("id_number")).unique().lazy()
+        again = classify(
+            candidates.join(persons, on="id_number", how="semi").join(
+                held.lazy(), on=ROW, how="anti"
+            ),
+            "members",
+            household_first,
+        ).collect()
+        classified = pl.concat(
+            [classified.join(persons.collect(), on="id_number", how="anti"), again]
         )
-        scope = member_versions.filter(pl.col("id_number").is_in(people.implode()))
+    if held.height == 0:
+        return classified
+    held_rows = (
+        candidates.join(held.lazy(), on=ROW, how="semi")
+        .with_columns(
+            record_key=record_key("members"),
+            outcome=pl.lit("held"),
+            reason=pl.lit("household_head_count"),
+            effective_date=pl.lit(None, dtype=pl.Date()),
+        )
+        .select(classified.columns)
+        .collect()
+    )
+    return pl.concat([classified, held_rows]).sort(["id_number", *version_order("members")])
 
 
 def household_size_mismatch(

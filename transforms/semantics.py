@@ -69,10 +69,11 @@ def classify(
 ) -> pl.LazyFrame:
     """One outcome per candidate row.
 
-    ``parent_first_seen`` (columns ``parent_key``, ``first_date``) gives the first delivery
-    date on which each parent record (household for members, village for households) was
-    delivered; a row whose parent is first seen after the row's own date is parked until
-    then (``effective_date``), and one whose parent never came stays parked.
+    ``parent_first_seen`` (columns ``parent_key``, ``first_date``, see
+    :func:`parent_first_applied`) gives the first date from which each parent record
+    (household for members, village for households) is applied; a row whose parent is
+    applied only after the row's own date is parked until then (``effective_date``), and
+    one whose parent never is stays parked.
     """
     spec = CONTRACT[entity]
     key = list(spec.key)
@@ -170,10 +171,14 @@ def classify(
     )
 
 
-def parent_first_seen(parent_rows: pl.LazyFrame, parent_entity: str) -> pl.LazyFrame:
-    """First delivery date on which each parent record was delivered (and not held)."""
-    return parent_rows.group_by(record_key(parent_entity).alias("parent_key")).agg(
-        first_date=pl.col("_delivery_date").min()
+def parent_first_applied(parent_versions: pl.LazyFrame, parent_entity: str) -> pl.LazyFrame:
+    """First date from which each parent record is applied: the earliest effective date of
+    its versions. A parent present only as held rows, or parked for good, has none, so its
+    children stay parked; a parked parent's children wait for it (two-level parking)."""
+    return (
+        parent_versions.filter(pl.col("effective_date").is_not_null())
+        .group_by(record_key(parent_entity).alias("parent_key"))
+        .agg(first_date=pl.col("effective_date").min())
     )
 
 

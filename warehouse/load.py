@@ -1,11 +1,14 @@
 """The load step: everything a run changes in the warehouse, in one DuckDB transaction.
 
-Core tables and the row-level audit (quarantine, reconciliation) are rebuilt from the
-transform's output (``outputs``: {name: Parquet glob}, see ``transforms.build.OUTPUTS``),
-which covers every accepted delivery: the warehouse is a function of the set of
-deliveries, whatever order the dates ran in. The file ledger and validation results of
-date D are replaced (delete what D contributed, insert). A failing post-load check rolls
-everything back and fails the run.
+The warehouse holds two kinds of tables. The ledgers (:data:`LEDGERS`: the file ledger,
+validation results, run records, the secret's fingerprint) are records: the load of date
+D replaces what D contributed to the first two and adds its run. Everything else is derived from staging and rebuilt whole
+by :func:`rebuild_reference` from the transform's output (``outputs``: {name: Parquet
+glob}, see ``transforms.build.OUTPUTS``), which covers every accepted delivery: core
+tables, person keys, the row audit (quarantine, reconciliation) and the marts. The
+nightly load (:func:`load_run`) and ``povdb verify`` (:func:`rebuild_shadow`, a new file
+beside the live warehouse) run that one function. A failing post-load check rolls the
+nightly load back and fails the run.
 
 The statements are ``audit/*.sql`` and ``core/*.sql`` beside this module; the generic
 table swap (:func:`_replace`) is built here from the catalogue.
@@ -19,7 +22,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -33,12 +36,15 @@ from contract.records import IngestedFile, Ledger, LoadSummary, ValidationSummar
 from settings import Paths, faults
 from warehouse import sqlfiles
 from warehouse.loader import (
+    MIGRATIONS,
+    CheckResult,
     build_marts,
     connect,
     load_reference,
     migrate,
     post_load_checks,
 )
+from warehouse.secret import record_fingerprint
 from warehouse.sqlfiles import sql_literal
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,8 @@ CORE_TABLES = {
     "assistance": ("core.assistance", None),
     "targets": ("core.targets", None),
 }
+# Records, not derivations of staging: the reference rebuild reads them, never rewrites them.
+LEDGERS = ("audit.files", "audit.validation_results", "audit.runs", "meta.pseudonym_secret")
 # The volume-jump rule, a query over audit.files; the quarantine reads it as a view.
 VOLUME_JUMPS = sqlfiles.read("audit/volume_jumps.sql")
 
@@ -220,6 +228,135 @@ def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> in
     return int(inserted[0]) if inserted else 0
 
 
+def _record_ledgers(
+    con: duckdb.DuckDBPyConnection,
+    d: str,
+    ledger: Ledger,
+    ingested: Mapping[str, list[IngestedFile]],
+    validation: Mapping[str, ValidationSummary],
+    run_id: str,
+) -> None:
+    """Replace what date ``d`` contributed to the file ledger (late files included) and to
+    the validation results."""
+    con.execute(sqlfiles.read("audit/files_clear_date.sql"), {"delivery_date": d})
+    file_rows = _file_rows(ledger, ingested, validation, run_id)
+    if file_rows:
+        con.executemany(sqlfiles.read("audit/files_record.sql"), file_rows)
+    for late in ledger["late"]:
+        con.execute(
+            sqlfiles.read("audit/files_record_late.sql"),
+            {
+                "delivery_date": late["delivery_date"],
+                "file_name": late["file_name"],
+                "size_bytes": late["size_bytes"],
+                "detail": late["detail"],
+                "run_id": run_id,
+            },
+        )
+    con.execute(sqlfiles.read("audit/validation_results_clear_date.sql"), {"delivery_date": d})
+    for entity in ENTITIES:
+        for r in validation[entity]["results"]:
+            con.execute(
+                sqlfiles.read("audit/validation_results_record.sql"),
+                {
+                    "delivery_date": d,
+                    "entity": entity,
+                    "suite": r["suite"],
+                    "suite_version": r.get("suite_version"),
+                    "expectation": r["expectation"],
+                    "severity": r["severity"],
+                    "evaluated": r.get("evaluated"),
+                    "failed": r.get("failed"),
+                    "sample_keys": list(r.get("sample_keys") or []),
+                },
+            )
+
+
+def rebuild_reference(
+    con: duckdb.DuckDBPyConnection,
+    outputs: Mapping[str, str],
+    secret_file: Path,
+    *,
+    record_run: Callable[[Mapping[str, int]], None] | None = None,
+) -> dict[str, int]:
+    """Rebuild everything the warehouse derives from staging from the transform's output:
+    core tables, person keys (for every person not keyed yet), the row audit and the marts.
+
+    Needs the migrations, ref and the ledgers in place, and runs inside the caller's
+    transaction. ``record_run`` is called with the counts once the row audit is built and
+    before the marts, which read ``audit.runs``. Returns rows per core table and the number
+    of new person keys."""
+    counts: dict[str, int] = {}
+    sources = []
+    for entity, (table, hist_table) in CORE_TABLES.items():
+        sources.append((table, f"{entity}_current"))
+        if hist_table:
+            sources.append((hist_table, f"{entity}_history"))
+    sources += [(f"core.{t}", t) for t in ("status_events", "exit_checks")]
+    for table, output in sources:
+        started = time.perf_counter()
+        counts[table] = _replace(con, table, "read_parquet($parts)", {"parts": outputs[output]})
+        log.info("load: %s, %d rows in %.1fs", table, counts[table], time.perf_counter() - started)
+    started = time.perf_counter()
+    counts["new_person_keys"] = _update_person_keys(con, secret_file)
+    log.info(
+        "load: %d new person keys in %.1fs",
+        counts["new_person_keys"],
+        time.perf_counter() - started,
+    )
+    started = time.perf_counter()
+    _rebuild_row_audit(con, outputs)
+    log.info("load: quarantine and reconciliation in %.1fs", time.perf_counter() - started)
+    if record_run is not None:
+        record_run(counts)
+    build_marts(con)
+    return counts
+
+
+def unapplied_migrations(warehouse: Path) -> list[str]:
+    """The migrations of this release that ``warehouse`` (opened read-only) lacks."""
+    con = connect(warehouse, read_only=True)
+    try:
+        done = {r[0] for r in con.execute("SELECT name FROM main.schema_migrations").fetchall()}
+    finally:
+        con.close()
+    return [f.name for f in sorted(MIGRATIONS.glob("*.sql")) if f.name not in done]
+
+
+def rebuild_shadow(
+    shadow: Path, *, live: Path, outputs: Mapping[str, str], secret_file: Path
+) -> list[CheckResult]:
+    """Build a new warehouse at ``shadow`` by the reference path: migrations, ref, the
+    ledgers copied from the ``live`` warehouse (attached read-only, never written), then
+    :func:`rebuild_reference` over ``outputs``. Returns every post-load check, run on it.
+
+    Its person keys are computed afresh for every person, so equal keys also prove the
+    secret is the one the live warehouse was keyed with."""
+    if shadow.exists():
+        raise FileExistsError(f"{shadow} exists already: the shadow must start empty")
+    con = connect(shadow)
+    try:
+        # ATTACH cannot take a bound parameter.
+        con.execute(f"ATTACH {sql_literal(str(live))} AS live (READ_ONLY)")
+        con.execute("BEGIN TRANSACTION")
+        migrate(con)
+        load_reference(con)
+        for table in LEDGERS:
+            started = time.perf_counter()
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM live.{table}")
+            log.info("shadow: %s copied in %.1fs", table, time.perf_counter() - started)
+        con.execute("COMMIT")
+        # The rebuild's catalogue lookups and unqualified names must find the shadow alone.
+        con.execute("DETACH live")
+        con.execute("BEGIN TRANSACTION")
+        rebuild_reference(con, outputs, secret_file)
+        checks = post_load_checks(con)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return checks
+
+
 def load_run(
     paths: Paths,
     *,
@@ -236,101 +373,54 @@ def load_run(
     try:
         con.execute("BEGIN TRANSACTION")
         applied = migrate(con)
+        record_fingerprint(con, paths.secret, run_id)
         load_reference(con)
-        counts: dict[str, int] = {}
-        sources = []
-        for entity, (table, hist_table) in CORE_TABLES.items():
-            sources.append((table, f"{entity}_current"))
-            if hist_table:
-                sources.append((hist_table, f"{entity}_history"))
-        sources += [(f"core.{t}", t) for t in ("status_events", "exit_checks")]
-        for table, output in sources:
-            started = time.perf_counter()
-            counts[table] = _replace(con, table, "read_parquet($parts)", {"parts": outputs[output]})
-            log.info(
-                "load: %s, %d rows in %.1fs", table, counts[table], time.perf_counter() - started
-            )
-        started = time.perf_counter()
-        counts["new_person_keys"] = _update_person_keys(con, paths.secret)
-        log.info(
-            "load: %d new person keys in %.1fs",
-            counts["new_person_keys"],
-            time.perf_counter() - started,
-        )
+        _record_ledgers(con, d, ledger, ingested, validation, run_id)
+        summary: LoadSummary = {"delivery_date": d, "migrations_applied": applied}
 
-        con.execute(sqlfiles.read("audit/files_clear_date.sql"), {"delivery_date": d})
-        file_rows = _file_rows(ledger, ingested, validation, run_id)
-        if file_rows:
-            con.executemany(sqlfiles.read("audit/files_record.sql"), file_rows)
-        for late in ledger["late"]:
-            con.execute(
-                sqlfiles.read("audit/files_record_late.sql"),
+        def record_run(counts: Mapping[str, int]) -> None:
+            # After the row audit (the totals read audit.reconciliation), before the marts
+            # (they read audit.runs).
+            totals = con.execute(
+                sqlfiles.read("audit/delivery_totals.sql"), {"delivery_date": d}
+            ).fetchone()
+            assert totals is not None
+            summary.update(
                 {
-                    "delivery_date": late["delivery_date"],
-                    "file_name": late["file_name"],
-                    "size_bytes": late["size_bytes"],
-                    "detail": late["detail"],
+                    "tables": dict(counts),
+                    "files": totals[0],
+                    "files_held": totals[1],
+                    "rows_received": int(totals[2]),
+                    "rows_applied": int(totals[3]),
+                    "rows_held": int(totals[4]),
+                    "late_files": [
+                        f"{x['delivery_date']}/{x['file_name']}" for x in ledger["late"]
+                    ],
+                }
+            )
+            held = con.execute(
+                sqlfiles.read("audit/held_reasons.sql"), {"delivery_date": d}
+            ).fetchall()
+            summary["held_reasons"] = {r: n for r, n in held}
+            summary["held_message"] = message = held_message(summary)
+            con.execute(
+                sqlfiles.read("audit/runs_record.sql"),
+                {
                     "run_id": run_id,
+                    "delivery_date": d,
+                    "started_at": started_at,
+                    "code_version": _code_version(),
+                    "files": summary["files"],
+                    "files_held": summary["files_held"],
+                    "rows_received": summary["rows_received"],
+                    "rows_applied": summary["rows_applied"],
+                    "rows_held": summary["rows_held"],
+                    "summary": json.dumps(summary),
+                    "message": message,
                 },
             )
 
-        con.execute(sqlfiles.read("audit/validation_results_clear_date.sql"), {"delivery_date": d})
-        for entity in ENTITIES:
-            for r in validation[entity]["results"]:
-                con.execute(
-                    sqlfiles.read("audit/validation_results_record.sql"),
-                    {
-                        "delivery_date": d,
-                        "entity": entity,
-                        "suite": r["suite"],
-                        "suite_version": r.get("suite_version"),
-                        "expectation": r["expectation"],
-                        "severity": r["severity"],
-                        "evaluated": r.get("evaluated"),
-                        "failed": r.get("failed"),
-                        "sample_keys": list(r.get("sample_keys") or []),
-                    },
-                )
-
-        started = time.perf_counter()
-        _rebuild_row_audit(con, outputs)
-        log.info("load: quarantine and reconciliation in %.1fs", time.perf_counter() - started)
-
-        totals = con.execute(
-            sqlfiles.read("audit/delivery_totals.sql"), {"delivery_date": d}
-        ).fetchone()
-        assert totals is not None
-        summary: LoadSummary = {
-            "delivery_date": d,
-            "migrations_applied": applied,
-            "tables": counts,
-            "files": totals[0],
-            "files_held": totals[1],
-            "rows_received": int(totals[2]),
-            "rows_applied": int(totals[3]),
-            "rows_held": int(totals[4]),
-            "late_files": [f"{x['delivery_date']}/{x['file_name']}" for x in ledger["late"]],
-        }
-        held = con.execute(sqlfiles.read("audit/held_reasons.sql"), {"delivery_date": d}).fetchall()
-        summary["held_reasons"] = {r: n for r, n in held}
-        summary["held_message"] = message = held_message(summary)
-        con.execute(
-            sqlfiles.read("audit/runs_record.sql"),
-            {
-                "run_id": run_id,
-                "delivery_date": d,
-                "started_at": started_at,
-                "code_version": _code_version(),
-                "files": summary["files"],
-                "files_held": summary["files_held"],
-                "rows_received": summary["rows_received"],
-                "rows_applied": summary["rows_applied"],
-                "rows_held": summary["rows_held"],
-                "summary": json.dumps(summary),
-                "message": message,
-            },
-        )
-        build_marts(con)
+        rebuild_reference(con, outputs, paths.secret, record_run=record_run)
         checks = post_load_checks(con)
         summary["checks"] = {c.name: {"severity": c.severity, "failed": c.failed} for c in checks}
         failing = [c for c in checks if c.failed and c.severity == "error"]

@@ -25,6 +25,7 @@ import settings
 from contract import pseudonym, publication
 from settings import Paths, faults
 from warehouse import sqlfiles
+from warehouse.secret import verified_secret
 from warehouse.sqlfiles import sql_literal
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
             + sqlfiles.read("publication/quarantine_unkeyed_ids.sql")
         )
         if con.execute("SELECT count(*) FROM quarantine_keys").fetchone()[0]:  # type: ignore[index]
-            secret = settings.pseudonym_secret(paths.secret)
+            secret = verified_secret(paths)
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE quarantine_keys AS SELECT id_number, "
                 + pseudonym.person_key_sql("id_number")

@@ -1,4 +1,4 @@
-"""Policy for the DAG file: it imports cleanly, carries owner/retries/tags/doc_md, and its
+"""Policy for the DAG files: they import cleanly, carry owner/retries/tags/doc_md, and their
 parsing is wiring only (no database, no heavy imports)."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DAG_FILE = ROOT / "dags" / "poverty_nightly.py"
+DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
+DAG_IDS = {"poverty_nightly", "poverty_verify"}
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +25,33 @@ def dagbag():
 
 def test_dagbag_imports_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"poverty_nightly"}
+    assert set(dagbag.dag_ids) == DAG_IDS
+    assert {p.stem for p in DAG_FILES} == DAG_IDS
 
 
-def test_dag_policy(dagbag) -> None:
-    dag = dagbag.dags["poverty_nightly"]
-    assert dag.doc_md and "backfill" in dag.doc_md.lower()
-    assert set(dag.tags) >= {"registry", "nightly"}
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_every_dag_carries_the_policy(dagbag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert dag.doc_md and "Owner" in dag.doc_md and "docs/runbook.md" in dag.doc_md
+    assert "registry" in dag.tags
     assert dag.max_active_runs == 1
     assert dag.catchup is False
+    assert "data_root" in dag.params
     for t in dag.tasks:
         assert t.owner == "registry-data", t.task_id
         assert t.retries is not None, t.task_id
+        assert t.on_failure_callback, t.task_id
+    # Both hold the one data-root lock: a sensor that waits without a worker slot, and a
+    # teardown that releases it whatever happened in between.
+    acquire, release = dag.get_task("acquire_lock"), dag.get_task("release_lock")
+    assert acquire.is_setup and acquire.mode == "reschedule" and acquire.retries == 0
+    assert release.is_teardown and release.retries == 0
+
+
+def test_nightly_policy(dagbag) -> None:
+    dag = dagbag.dags["poverty_nightly"]
+    assert dag.doc_md and "backfill" in dag.doc_md.lower()
+    assert set(dag.tags) >= {"registry", "nightly"}
     # Every step retries (transient errors only: pipeline.steps.run_task fails the rest at
     # once); the lock housekeeping does not.
     retries = {t.task_id: t.retries for t in dag.tasks}
@@ -82,6 +98,22 @@ def test_task_ids_are_verbs(dagbag) -> None:
     }
 
 
+def test_verify_policy(dagbag) -> None:
+    dag = dagbag.dags["poverty_verify"]
+    assert set(dag.tags) >= {"registry", "weekly", "verify"}
+    assert {t.task_id for t in dag.tasks} == {"acquire_lock", "verify", "release_lock"}
+    assert "acquire_lock" in dag.get_task("verify").upstream_task_ids
+    assert "verify" in dag.get_task("release_lock").upstream_task_ids
+    assert dag.get_task("verify").retries >= 1  # transient errors only (pipeline.verify)
+    # Weekly, at a fixed hour in Asia/Shanghai outside the nightly's window (02:00 to 08:00),
+    # and the doc says which.
+    minute, hour, day, month, weekday = dag.timetable.expression.split()
+    assert dag.timetable.timezone == "Asia/Shanghai"
+    assert (day, month) == ("*", "*") and weekday.isdigit() and minute.isdigit()
+    assert not 2 <= int(hour) < 8
+    assert f"{int(hour):02d}:{int(minute):02d} Asia/Shanghai" in dag.doc_md
+
+
 PARSE_PROBE = r"""
 import importlib.util, json, sys
 import sqlalchemy
@@ -89,15 +121,22 @@ from sqlalchemy import event
 
 connections = []
 event.listen(sqlalchemy.engine.Engine, "connect", lambda *a: connections.append(1))
-spec = importlib.util.spec_from_file_location("poverty_nightly", sys.argv[1])
+spec = importlib.util.spec_from_file_location("dag_file", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-heavy = [m for m in ("great_expectations", "duckdb", "pandas", "pipeline.steps") if m in sys.modules]
+heavy = [
+    m
+    for m in ("great_expectations", "duckdb", "pandas", "pipeline.steps", "pipeline.verify")
+    if m in sys.modules
+]
 print(json.dumps({"connections": len(connections), "heavy": heavy}))
 """
 
 
-def test_parsing_touches_no_database_and_imports_nothing_heavy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
+def test_parsing_touches_no_database_and_imports_nothing_heavy(
+    tmp_path: Path, dag_file: Path
+) -> None:
     db = tmp_path / "airflow.db"
     env = {
         "PATH": str(Path(sys.executable).parent),
@@ -106,7 +145,7 @@ def test_parsing_touches_no_database_and_imports_nothing_heavy(tmp_path: Path) -
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
     out = subprocess.run(
-        [sys.executable, "-c", PARSE_PROBE, str(DAG_FILE)],
+        [sys.executable, "-c", PARSE_PROBE, str(dag_file)],
         env=env,
         capture_output=True,
         text=True,

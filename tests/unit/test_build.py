@@ -1,5 +1,5 @@
-"""The transform split into county buckets gives exactly the result of one pass, persons
-who move across counties included."""
+"""The transform split into buckets of whole components gives exactly the result of one
+pass, persons who move across counties included."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import transforms.build
 from contract.landing import staging_schema
-from transforms.build import _bucket, build_core
+from transforms.build import _component_buckets, build_core
 
 D1, D2, D3 = dt.date(2016, 5, 1), dt.date(2016, 5, 2), dt.date(2016, 5, 3)
 COUNTY_A, COUNTY_B = "520121", "520122"
@@ -125,15 +126,16 @@ def _read(out: Path, name: str) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True)
 
 
-def test_buckets_give_the_result_of_one_pass(staging: Path, tmp_path: Path) -> None:
-    buckets = 5  # one per delivered household row, with households_per_bucket=1
-    ids = pl.DataFrame({"household_id": [COUNTY_A, COUNTY_B]})
-    a, b = ids.select(_bucket(buckets))["household_id"]
-    assert a != b, "the two counties must fall in different buckets for this test"
-
+@pytest.mark.parametrize("read_households", [100_000, 1], ids=["one-read", "a-read-per-bucket"])
+def test_buckets_give_the_result_of_one_pass(
+    staging: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_households: int
+) -> None:
+    monkeypatch.setattr(transforms.build, "READ_HOUSEHOLDS", read_households)
+    # Movers join the households of counties A and B into one component; the third
+    # household is a component of its own: two buckets of whole components.
     one = build_core(staging, tmp_path / "one")
     split = build_core(staging, tmp_path / "split", households_per_bucket=1)
-    assert one["buckets"] == 1 and split["buckets"] == buckets
+    assert one["buckets"] == 1 and split["buckets"] == 2
     for name in OUTPUTS:
         assert _read(tmp_path / "one", name).equals(_read(tmp_path / "split", name)), name
 
@@ -148,3 +150,33 @@ def test_buckets_give_the_result_of_one_pass(staging: Path, tmp_path: Path) -> N
     current = _read(tmp_path / "split", "members_current")
     mover = current.filter(pl.col("id_number") == "P00000000000000001")
     assert mover["household_id"].to_list() == [f"{COUNTY_B}001001{0:04d}2"]
+
+
+@pytest.mark.parametrize(
+    ("per_bucket", "buckets"),
+    [(1, 3), (2, 2), (100, 1)],
+    ids=["one-component-a-bucket", "packed-to-the-size", "all-in-one"],
+)
+def test_a_chain_of_movers_keeps_its_households_in_one_bucket(
+    tmp_path: Path, per_bucket: int, buckets: int
+) -> None:
+    stg = tmp_path / "staging"
+    _write(stg, "households", [_household(h, 1, D1, 9) for h in ("h4", "h5")])
+    _write(
+        stg,
+        "members",
+        [
+            _member("A", "h1", "head", D1, 9),
+            _member("A", "h2", "head", D2, 9),  # A joins h1 and h2
+            _member("B", "h2", "child", D1, 9),
+            _member("B", "h3", "child", D3, 9),  # B joins h2 and h3: h1-h3 one component
+            _member("C", "h4", "head", D1, 9),
+        ],
+    )
+    got = _component_buckets(stg, per_bucket, tmp_path / "spill")
+    bucket = dict(got.iter_rows())
+    assert sorted(bucket) == ["h1", "h2", "h3", "h4", "h5"]
+    assert bucket["h1"] == bucket["h2"] == bucket["h3"]
+    assert sorted(set(bucket.values())) == list(range(buckets))
+    if per_bucket == 1:  # every component a bucket of its own
+        assert len({bucket["h1"], bucket["h4"], bucket["h5"]}) == 3

@@ -9,7 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from contract.landing import staging_schema
-from transforms.semantics import classify, parent_first_seen, versions
+from transforms.semantics import classify, parent_first_applied, versions
 
 D1, D2, D3 = dt.date(2015, 3, 1), dt.date(2015, 3, 2), dt.date(2015, 3, 3)
 T1, T2, T3 = (dt.datetime(2015, 2, d, tzinfo=dt.UTC) for d in (1, 2, 3))
@@ -159,7 +159,11 @@ def test_parked_until_the_parent_arrives() -> None:
         ]
     )
     got = (
-        classify(hh, "households", parent_first_seen(parents, "villages"))
+        classify(
+            hh,
+            "households",
+            parent_first_applied(versions(classify(parents, "villages")), "villages"),
+        )
         .collect()
         .sort("_row_number")
     )
