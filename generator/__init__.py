@@ -21,8 +21,9 @@ GBK CSV with Chinese headers and labels, UTF-8 with BOM and tabs, xlsx with IDs 
 cells, parquet; booleans, dates and timestamps in the accepted spellings);
 ``formats='csv'`` writes UTF-8 CSV with English headers and canonical spellings only.
 
-``defects=RATE`` plants defects (about RATE x delivered rows, at least one of every kind)
-and ``answer_key`` receives one line per planted row (or file):
+``defects=RATE`` plants defects (about RATE x delivered rows, at least one of every kind,
+and moves of persons between households and counties on every change day) and
+``answer_key`` receives one line per planted row (or file):
 ``delivery_date,file_name,entity,row_number,record_key,defect,expected_outcome`` where
 ``defect`` is a code of :mod:`contract.reasons` and ``expected_outcome`` its outcome.
 ``change_share=S`` raises income re-assessments so that about S of the households change

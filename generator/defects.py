@@ -11,6 +11,14 @@ its reason in :mod:`contract.reasons`) is unambiguous, and no clean row is distu
 * warned defects (size mismatch, paper exit in the identification year, return without an
   exit, ID from another county, income outlier) change a real record, which is then
   frozen so it is never delivered again and cannot be flagged twice;
+* moves: a head delivered as head of another household, which has one, of the same or of
+  a later county (held, ``household_head_count``: they stay head of their own), and a
+  member who moves to a household of a later county (applied, warned ``id_other_county``:
+  people keep their ID when they move). A later county is generated after the whole run
+  of this one, so the person is handed over (:class:`Mover`) and delivered there on the
+  same day; their own household is not delivered that day, nor ever again when they
+  leave it, and the household they arrive in is not delivered that day (nor ever again
+  when they join it);
 * a file never has more than a third of its rows held, so no clean row is caught by the
   "more than half invalid" rule; small change files are padded with clean re-deliveries;
 * whole-file defects are extra files of ghost rows beside the county's own files.
@@ -58,6 +66,8 @@ from generator.tables import ACTIVE, HEAD, LIFTED, POOR, REMOVED, RETURNED
 from generator.writers import to_bytes
 
 Row = dict[str, object]
+# Columns of the generator's frames that are not delivered.
+HIDDEN = ("_pos", "_defect", "_ov_col", "_ov_val", "_num")
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,14 @@ ROW_KINDS: tuple[Kind, ...] = (
     Kind("income_outlier", (H,), first_day=True),
 )
 KINDS = {k.code: k for k in ROW_KINDS}
+# Kinds planted in several ways, the kind's own first; a row of the kind planted beyond
+# the plan takes one at random.
+VARIANTS = {
+    "household_head_count": ("in_household", "move", "move_other_county"),
+    "id_other_county": ("new_member", "move_other_county"),
+}
+# The ways that move a person, planted on every change day.
+MOVES = tuple(f"{k}:{v}" for k, vs in VARIANTS.items() for v in vs if v.startswith("move"))
 TARGET_KINDS = (
     "province_code_invalid",
     "value_out_of_range",
@@ -134,6 +152,20 @@ GHOST_VILLAGE = 101  # village part of ghost village codes: 101-199
 
 def planted_codes() -> set[str]:
     return {k.code for k in ROW_KINDS} | set(TARGET_KINDS) | set(FILE_KINDS)
+
+
+def records(frame: pl.DataFrame) -> list[Row]:
+    """The rows of a generator frame as dicts of delivered columns."""
+    return frame.drop(HIDDEN, strict=False).to_dicts()
+
+
+@dataclass(frozen=True)
+class Mover:
+    """A person handed from one county to a later one, delivered there on the same day."""
+
+    row: Row  # their member row as last delivered
+    relation: str  # in the household they are delivered into
+    code: str  # household_head_count (held: a second head) or id_other_county (applied)
 
 
 @dataclass
@@ -334,6 +366,15 @@ class Day:
             "updated_at": int(self.ts()[0]),
         }
 
+    def moved(self, row: Row, h: int, relation: str) -> Row:
+        """A person's member row as delivered today into household ``h``."""
+        return {
+            **row,
+            "household_id": self.household_id(h),
+            "relation": relation,
+            "updated_at": int(self.ts()[0]),
+        }
+
     def ghost_household(
         self,
         village: int | None = None,
@@ -475,8 +516,8 @@ class DefectPlanter:
         self.rate = cfg.defects
         self._states: dict[int, CountyDefects] = {}
         self.pending: dict[tuple[int, int], dict[str, list[pl.DataFrame]]] = {}
+        self.movers: dict[int, list[Mover]] = {}  # by day, for the next county
         self.mandatory = self._assign()
-        self.planted: dict[str, int] = {}
 
     def state(self, county_index: int) -> CountyDefects:
         if county_index not in self._states:
@@ -500,7 +541,7 @@ class DefectPlanter:
 
     def _assign(self) -> dict[tuple[int, int], list[str]]:
         """At least one of every kind: spread over counties, on the first change day when
-        the kind needs one."""
+        the kind needs one; and moves on every change day."""
         counties = self.geo.counties
         out: dict[tuple[int, int], list[str]] = {}
         second = 1 if self.cfg.days > 1 else 0
@@ -521,7 +562,8 @@ class DefectPlanter:
                 if not xl:
                     continue
                 c = xl[0]
-            codes = [kind.code]
+            own = f"{kind.code}:{VARIANTS[kind.code][0]}" if kind.code in VARIANTS else kind.code
+            codes = [own]
             if kind.code == "parent_missing":
                 codes = ["parent_missing:orphan"]
                 if self.cfg.days > 1:
@@ -529,9 +571,21 @@ class DefectPlanter:
             if kind.code in ("stale_update", "duplicate_row") and second:
                 codes.append(kind.code + ":same_file")
             for code in codes:
-                dd = 0 if code.endswith(":same_file") or code.endswith(":next_day") else d
+                dd = 0 if code.endswith((":same_file", ":next_day")) else d
                 out.setdefault((counties[c].index, dd), []).append(code)
+        # Moves on every change day, each from another county in turn; a move to another
+        # county from one that has a later county to take the person.
+        for d in range(1, self.cfg.days):
+            for j, code in enumerate(MOVES):
+                across = code.endswith(":move_other_county")
+                n = len(counties) - 1 if across else len(counties)
+                if n:
+                    out.setdefault((counties[(d + j) % n].index, d), []).append(code)
         return out
+
+    def later_county(self, county: County) -> bool:
+        """Is a county generated after ``county``, to take its movers?"""
+        return county.spec.index < self.geo.counties[-1].index
 
     # ------------------------------------------------------------- per county day
     def before_frames(
@@ -550,6 +604,8 @@ class DefectPlanter:
         styles: dict[str, Style],
     ) -> dict[str, pl.DataFrame]:
         ctx = Day(self, county, d, changes, frames, styles)
+        for mover in self.movers.pop(d, []):
+            self._arrive(ctx, mover)
         todo = list(self.mandatory.get((county.spec.index, d), []))
         rows = sum(f.height for f in frames.values())
         extra = int(ctx.rng.binomial(rows, self.rate)) if rows else 0
@@ -557,8 +613,7 @@ class DefectPlanter:
         todo += [pool[i] for i in ctx.rng.integers(0, len(pool), extra)]
         for code in todo:
             base, _, variant = code.partition(":")
-            if self._plant_one(ctx, base, variant):
-                self.planted[base] = self.planted.get(base, 0) + 1
+            self._plant_one(ctx, base, variant)
         # Remember delivered clean events for later stale/duplicate rows.
         if frames[A].height:
             ctx.state.sent_events.append(frames[A].filter(pl.col("_defect").is_null()))
@@ -570,7 +625,7 @@ class DefectPlanter:
             out[entity] = pl.concat([frame, *ctx.adds[entity]]) if ctx.adds[entity] else frame
         return out
 
-    def _plant_one(self, ctx: Day, code: str, variant: str) -> bool:
+    def _plant_one(self, ctx: Day, code: str, variant: str) -> None:
         kind = KINDS[code]
         entities = list(kind.entities)
         ctx.rng.shuffle(entities)
@@ -582,8 +637,7 @@ class DefectPlanter:
                 continue
             fn: Callable[[Day, str, str], bool] = getattr(self, "_" + code)
             if fn(ctx, entity, variant):
-                return True
-        return False
+                return
 
     # ------------------------------------------------------------- typing
     def _missing_required(self, ctx: Day, entity: str, variant: str) -> bool:
@@ -829,6 +883,9 @@ class DefectPlanter:
         return True
 
     def _household_head_count(self, ctx: Day, entity: str, variant: str) -> bool:
+        variant = variant or str(ctx.rng.choice(VARIANTS["household_head_count"]))
+        if variant != "in_household":
+            return self._move_in_as_head(ctx, other_county=variant == "move_other_county")
         county = ctx.county
         h = ctx.pick(
             ctx.free_households(delivered_today=False, min_size=2, status=(POOR, LIFTED, RETURNED))
@@ -848,6 +905,64 @@ class DefectPlanter:
         ctx.use_household(h, freeze=True)
         ctx.add(M, [row], ["household_head_count"])
         return True
+
+    # ------------------------------------------------------------- moves
+    def _move_in_as_head(self, ctx: Day, other_county: bool) -> bool:
+        """The head of a household delivered as head of another one, which has its own
+        head: held, so they stay head of theirs. Neither household is delivered today."""
+        if other_county and not self.later_county(ctx.county):
+            return False
+        county = ctx.county
+        free = ctx.free_households(delivered_today=False)
+        h = ctx.pick(free)
+        if h is None:
+            return False
+        head = county.ht["head"][h : h + 1]
+        row = records(members_frame(county.mt, county.ht, county.vt, head))[0]
+        if other_county:
+            ctx.use_household(h)
+            self.movers.setdefault(ctx.d, []).append(Mover(row, "head", "household_head_count"))
+            return True
+        target = ctx.pick(free[free != h])
+        if target is None:
+            return False
+        ctx.use_household(h)
+        ctx.use_household(target)
+        ctx.add(M, [ctx.moved(row, target, "head")], ["household_head_count"])
+        return True
+
+    def _move_to_other_county(self, ctx: Day) -> bool:
+        """A member (not the head) who moves to a later county; their household here is
+        never delivered again, so the move stays the last word on them."""
+        if ctx.d == 0 or not self.later_county(ctx.county):
+            return False
+        county, mt = ctx.county, ctx.county.mt
+        h = ctx.pick(ctx.free_households(delivered_today=False, min_size=2))
+        if h is None:
+            return False
+        mem = county.members_of(np.array([h]))
+        mem = mem[(mt["mstatus"][mem] == ACTIVE) & (mt["relation"][mem] != HEAD)]
+        if not len(mem):
+            return False
+        m = int(ctx.rng.choice(mem))
+        ctx.use_household(h, freeze=True)
+        row = records(members_frame(mt, county.ht, county.vt, np.array([m])))[0]
+        self.movers.setdefault(ctx.d, []).append(Mover(row, "other", "id_other_county"))
+        return True
+
+    def _arrive(self, ctx: Day, mover: Mover) -> None:
+        """A person handed over by an earlier county, delivered into a household here that
+        is not delivered today: as its second head (held), or as a member (applied; the
+        household is then never delivered again, since this county's registry does not
+        count them)."""
+        held = CATALOGUE[mover.code].outcome == HELD
+        if held and not ctx.make_room(M, 1):
+            return
+        h = ctx.pick(ctx.free_households(delivered_today=False))
+        if h is None:
+            return
+        ctx.use_household(h, freeze=not held)
+        ctx.add(M, [ctx.moved(mover.row, h, mover.relation)], [mover.code])
 
     # ------------------------------------------------------------- key semantics
     def _conflicting_duplicate(self, ctx: Day, entity: str, variant: str) -> bool:
@@ -973,10 +1088,7 @@ class DefectPlanter:
             }[entity]
             row = row.with_columns(updated_at=pl.lit(older, dtype=pl.Int64), **change)
         pos = ctx.pos(entity, after)
-        d = row.to_dicts()[0]
-        for k in ("_pos", "_defect", "_ov_col", "_ov_val", "_num"):
-            d.pop(k, None)
-        ctx.add(entity, [d], [code], positions=[pos])
+        ctx.add(entity, records(row), [code], positions=[pos])
         return True
 
     def _duplicate_row(self, ctx: Day, entity: str, variant: str) -> bool:
@@ -1006,7 +1118,7 @@ class DefectPlanter:
             frame = members_frame(county.mt, county.ht, county.vt, m_idx)
             ctx.add(
                 M,
-                frame.drop("_pos", "_defect", "_ov_col", "_ov_val", "_num").to_dicts(),
+                records(frame),
                 ["parent_missing"] * frame.height,
             )
             self._defer(ctx, H, households_frame(county.ht, county.mt, county.vt, h_idx))
@@ -1042,7 +1154,7 @@ class DefectPlanter:
             frame = households_frame(county.ht, county.mt, county.vt, h_idx)
             ctx.add(
                 H,
-                frame.drop("_pos", "_defect", "_ov_col", "_ov_val", "_num").to_dicts(),
+                records(frame),
                 ["parent_missing"],
             )
             self._defer(ctx, V, villages_frame(county.vt, v_idx))
@@ -1084,11 +1196,8 @@ class DefectPlanter:
         county = ctx.county
         pos = ctx.frame_pos(H, h) if h in set(ctx.changes.households.tolist()) else None
         if pos is None:
-            row = households_frame(county.ht, county.mt, county.vt, np.array([h])).to_dicts()[0]
-            row.update(changes)
-            for k in ("_pos", "_defect", "_ov_col", "_ov_val", "_num"):
-                row.pop(k, None)
-            ctx.add(H, [row], [code])
+            row = records(households_frame(county.ht, county.mt, county.vt, np.array([h])))[0]
+            ctx.add(H, [{**row, **changes}], [code])
         else:
             ctx.mods[H][pos] = {**changes, "_defect": code}
         ctx.use_household(h, freeze=True)
@@ -1167,7 +1276,11 @@ class DefectPlanter:
         return True
 
     def _id_other_county(self, ctx: Day, entity: str, variant: str) -> bool:
-        """A member first delivered today whose ID was issued in another county."""
+        """A member first delivered today whose ID was issued in another county, or one who
+        moves to a later county."""
+        variant = variant or str(ctx.rng.choice(VARIANTS["id_other_county"]))
+        if variant == "move_other_county":
+            return self._move_to_other_county(ctx)
         county = ctx.county
         mt = county.mt
         members = ctx.changes.members
@@ -1250,8 +1363,6 @@ class DefectPlanter:
         add = rows_frame("targets", rows).with_columns(
             _pos=pl.Series(rng.uniform(0, frame.height, len(rows))),
         )
-        for r in rows:
-            self.planted[str(r["_defect"])] = self.planted.get(str(r["_defect"]), 0) + 1
         return pl.concat([frame, add])
 
     # ------------------------------------------------------------- whole files
@@ -1297,7 +1408,6 @@ class DefectPlanter:
 
         def answer(name: str, entity: str, code: str) -> None:
             writer.add_answer(date, name, entity, None, "", code)
-            self.planted[code] = self.planted.get(code, 0) + 1
 
         name = f"hh_{c}.csv"
         data = csv_bytes(A, events(2))
@@ -1385,7 +1495,6 @@ class DefectPlanter:
             ("assistance_target_missing", "date_in_future", "file_mostly_invalid"), start=1
         ):
             writer.add_answer(date, name, A, row, keys[row - 1], code)
-            self.planted[code] = self.planted.get(code, 0) + 1
 
 
 def _apply_mods(frame: pl.DataFrame, mods: dict[int, Row]) -> pl.DataFrame:

@@ -365,7 +365,8 @@ def _warnings(applied: dict[str, list[dict]], findings: dict[Finding, list[str]]
                 and r["household_id"] in delivered_hh
                 and members.get(r["_key"]) is r
             ):
-                findings[(day.isoformat(), r["_file"], r["_row"])].append("household_head_count")
+                # A held row's warnings are told by the reason that holds it.
+                findings[(day.isoformat(), r["_file"], r["_row"])] = ["household_head_count"]
                 held_members.add((r["_date"], r["_file"], r["_row"]))
         by_county: dict[str, list[float]] = defaultdict(list)
         for r in households.values():
@@ -498,6 +499,44 @@ def test_both_rows_of_a_conflict_and_the_parked_next_day_household(
         arrived.append(later[0] if later else None)
     assert None in arrived, "an orphan whose household never arrives"
     assert any(a is not None for a in arrived), "a member whose household arrives the next day"
+
+
+def test_moves_within_and_across_counties(planted: tuple[Path, Path]) -> None:
+    """Heads delivered into a household that has one (held), from the same county and from
+    another; members who move to another county (applied, warned for their ID)."""
+    landing, key = planted
+    members = pl.concat(
+        [
+            read_delivery(p)["members"].with_columns(_date=pl.lit(p.name))
+            for p in sorted(landing.iterdir())
+        ],
+        how="diagonal",
+    ).with_columns(_key=pl.col("id_number").str.slice(0, 18))
+    seen: dict[str, set[str]] = defaultdict(set)
+    for r in _rows(key):
+        if r["defect"] not in ("household_head_count", "id_other_county"):
+            continue
+        row = members.filter(
+            (pl.col("_date") == r["delivery_date"])
+            & (pl.col("_file_name") == r["file_name"])
+            & (pl.col("_row_number") == int(r["row_number"]))
+        ).row(0, named=True)
+        before = members.filter(
+            (pl.col("_key") == row["_key"]) & (pl.col("_date") < r["delivery_date"])
+        )["household_id"]
+        if not before.len():
+            came_from = "new person"
+        elif set(before) == {row["household_id"]}:
+            came_from = "same household"
+        else:
+            came_from = (
+                "same county" if before[-1][:6] == row["household_id"][:6] else "other county"
+            )
+            if r["defect"] == "household_head_count":
+                assert row["relation"] == "head", r
+        seen[r["defect"]].add(came_from)
+    assert {"same household", "same county", "other county"} <= seen["household_head_count"]
+    assert {"new person", "other county"} <= seen["id_other_county"]
 
 
 def test_excel_numeric_ids_are_number_cells(planted: tuple[Path, Path]) -> None:
