@@ -207,8 +207,9 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, outputs: Mapping[str, str
     con.execute("DROP TABLE applied_warnings")
 
 
-def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> int:
-    """Keys for every person ID not keyed yet, hashed inside DuckDB.
+def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> tuple[int, int]:
+    """Keys for every person ID not keyed yet, hashed inside DuckDB, and the keys of IDs
+    the core tables no longer hold removed: (keys added, keys removed).
 
     The new IDs go straight into the table (no intermediate table: one dropped inside the
     transaction would hold its memory until the commit)."""
@@ -225,7 +226,8 @@ def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> in
         f" FROM ({sqlfiles.read('core/new_person_ids.sql')})",
         pseudonym.person_key_params(secret),
     ).fetchone()
-    return int(inserted[0]) if inserted else 0
+    removed = con.execute(sqlfiles.read("core/person_keys_of_nobody.sql")).fetchone()
+    return (int(inserted[0]) if inserted else 0, int(removed[0]) if removed else 0)
 
 
 def _record_ledgers(
@@ -298,10 +300,11 @@ def rebuild_reference(
         counts[table] = _replace(con, table, "read_parquet($parts)", {"parts": outputs[output]})
         log.info("load: %s, %d rows in %.1fs", table, counts[table], time.perf_counter() - started)
     started = time.perf_counter()
-    counts["new_person_keys"] = _update_person_keys(con, secret_file)
+    counts["new_person_keys"], counts["removed_person_keys"] = _update_person_keys(con, secret_file)
     log.info(
-        "load: %d new person keys in %.1fs",
+        "load: %d new person keys, %d removed, in %.1fs",
         counts["new_person_keys"],
+        counts["removed_person_keys"],
         time.perf_counter() - started,
     )
     started = time.perf_counter()
