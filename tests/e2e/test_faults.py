@@ -517,6 +517,7 @@ def test_permission_denied_fails_clearly_and_changes_nothing(
 ) -> None:
     # A data root the unprivileged user owns, but for the warehouse folder (root's, 0755,
     # with the owner-only warehouse in it). /tmp itself: pytest's folders are root-only.
+    # The run stops as it takes the lock: the secret check reads the warehouse first.
     top = Path(tempfile.mkdtemp(prefix="povdb-perm-"))
     try:
         root = top / "data"
@@ -531,7 +532,7 @@ def test_permission_denied_fails_clearly_and_changes_nothing(
         proc = run_as_nobody(root, home)
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert (
-            f"FAILED: discover failed for delivery date 2015-03-02: permission denied at {wh}/poverty.duckdb"
+            f"FAILED: acquire_lock failed for delivery date 2015-03-02: permission denied at {wh}/poverty.duckdb"
             in proc.stderr
         ), proc.stderr
         assert (
