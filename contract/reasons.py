@@ -209,7 +209,8 @@ _REASONS: tuple[Reason, ...] = (
         "household_head_count",
         HELD,
         "row",
-        "A household's delivered members do not include exactly one head.",
+        "As of the row's date, the household's members (every applied row before, held rows"
+        " left out) do not include exactly one active head.",
     ),
     # --- rows: key semantics -----------------------------------------------------------
     Reason(
@@ -240,7 +241,8 @@ _REASONS: tuple[Reason, ...] = (
         "parent_missing",
         PARKED,
         "row",
-        "The household (for a member) or village (for a household) is absent from every delivery up to this one: parked until it arrives.",
+        "The household (for a member) or village (for a household) is not applied on or before"
+        " this row's date (absent, held, or itself parked): parked until it is applied.",
     ),
     # --- rows: warnings (loaded, flagged) ----------------------------------------------
     Reason(
