@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
+import importlib.metadata
 import json
 import os
 import shutil
@@ -28,6 +30,13 @@ from generator import generate
 from pipeline import verify
 from povdb import bench
 from reporting.report import format_summary, snapshot_summary, write_reports
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("povdb")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _date(value: str) -> dt.date:
@@ -171,7 +180,11 @@ def cmd_status(a: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(format_summary(snapshot_summary(paths.analytics)))
+    summary = snapshot_summary(paths.analytics)
+    if a.json:
+        print(json.dumps(summary, default=str, ensure_ascii=False, indent=1))
+    else:
+        print(format_summary(summary))
     return 0
 
 
@@ -270,9 +283,19 @@ def main(argv: list[str] | None = None) -> int:
         prog="povdb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-root", help="data root (default: $POVDB_HOME, else ./data)")
+    parser.add_argument("--version", action="version", version=f"povdb {_version()}")
+    # Global options are accepted after the subcommand too (`povdb status --data-root X`);
+    # SUPPRESS keeps a subcommand without them from resetting what came before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-root",
+        default=argparse.SUPPRESS,
+        help="data root (default: $POVDB_HOME, else ./data)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
+    add_parser = functools.partial(sub.add_parser, parents=[common])
 
-    g = sub.add_parser("generate", help="write a synthetic landing folder")
+    g = add_parser("generate", help="write a synthetic landing folder")
     g.add_argument("--scale", choices=["demo", "county", "province", "national"], default="demo")
     g.add_argument("--households", type=int, help="number of households (overrides --scale)")
     g.add_argument("--start", type=_date, default=dt.date(2015, 3, 1), help="first delivery date")
@@ -297,26 +320,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     g.set_defaults(fn=cmd_generate)
 
-    r = sub.add_parser("run", help="run the DAG through Airflow for one delivery date")
+    r = add_parser("run", help="run the DAG through Airflow for one delivery date")
     r.add_argument("--date", type=_date, required=True, help="delivery date YYYY-MM-DD")
     r.set_defaults(fn=cmd_run)
 
-    sub.add_parser("status", help="latest run, target progress, data quality").set_defaults(
-        fn=cmd_status
-    )
-    sub.add_parser("report", help="rebuild the HTML report").set_defaults(fn=cmd_report)
-    sub.add_parser("shell", help="open the snapshot read-only in the DuckDB CLI").set_defaults(
+    st = add_parser("status", help="latest run, target progress, data quality")
+    st.add_argument("--json", action="store_true", help="print the status as one JSON document")
+    st.set_defaults(fn=cmd_status)
+    add_parser("report", help="rebuild the HTML report").set_defaults(fn=cmd_report)
+    add_parser("shell", help="open the snapshot read-only in the DuckDB CLI").set_defaults(
         fn=cmd_shell
     )
 
-    d = sub.add_parser("demo", help="generate demo deliveries and run them through Airflow")
+    d = add_parser("demo", help="generate demo deliveries and run them through Airflow")
     d.add_argument("--start", type=_date, default=dt.date(2015, 3, 1))
     d.add_argument("--days", type=int, default=3)
     d.add_argument("--seed", type=int, default=42)
     d.add_argument("--fresh", action="store_true", help="delete the data root first")
     d.set_defaults(fn=cmd_demo)
 
-    b = sub.add_parser(
+    b = add_parser(
         "bench", help="the pipeline against the DuckDB floor (initial and change delivery)"
     )
     b.add_argument(
@@ -335,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.set_defaults(fn=cmd_bench)
 
-    v = sub.add_parser(
+    v = add_parser(
         "verify",
         help="rebuild the warehouse from staging aside and compare every table with it",
         description="Under the data-root lock, rebuild the whole warehouse from staging into"
