@@ -193,7 +193,7 @@ def _timed(fn):
 
 
 def _unloaded_marker(ctx: RunContext, d: str | None = None) -> Path:
-    return ctx.paths.staging / "_unloaded" / (d or ctx.d)
+    return ctx.paths.unloaded / (d or ctx.d)
 
 
 def _mark_unloaded(ctx: RunContext) -> None:
@@ -208,7 +208,7 @@ def _mark_unloaded(ctx: RunContext) -> None:
 
 def _check_staging_loaded(ctx: RunContext) -> None:
     """Fail when staging of another date was rewritten by a run whose load did not commit."""
-    folder = ctx.paths.staging / "_unloaded"
+    folder = ctx.paths.unloaded
     markers = sorted(p for p in folder.iterdir() if p.name != ctx.d) if folder.is_dir() else []
     if not markers:
         return

@@ -227,8 +227,8 @@ def _compare(live: Path, shadow: Path) -> tuple[list[TableResult], dict[str, tup
 
 def _unloaded_dates(p: Paths) -> list[str]:
     """Dates whose staging a run rewrote without its load committing (the markers that
-    ``pipeline.steps`` keeps under ``staging/_unloaded``)."""
-    folder = p.staging / "_unloaded"
+    ``pipeline.steps`` keeps, ``Paths.unloaded``)."""
+    folder = p.unloaded
     return sorted(m.name for m in folder.iterdir()) if folder.is_dir() else []
 
 

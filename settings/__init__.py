@@ -44,6 +44,12 @@ class Paths:
         return self.home / "staging"
 
     @property
+    def unloaded(self) -> Path:
+        """Markers of delivery dates whose staging a run rewrote and whose load has not
+        committed yet (one file per date, kept by ``pipeline.steps``)."""
+        return self.staging / "_unloaded"
+
+    @property
     def warehouse_dir(self) -> Path:
         return self.home / "warehouse"
 
