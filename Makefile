@@ -9,7 +9,7 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 export POVDB_HOME ?= $(CURDIR)/data
 
-.PHONY: help demo test lint typecheck unit airflow bench clean sync docs
+.PHONY: help demo test lint typecheck deps unit airflow bench clean sync docs
 
 help:
 	@echo "make demo   - generate demo deliveries and run the nightly DAG through Airflow"
@@ -37,10 +37,14 @@ lint: sync
 typecheck: sync
 	$(BIN)/mypy
 
+# Every imported package declared, every declared package used (configured in pyproject.toml).
+deps: sync
+	$(BIN)/deptry .
+
 unit: sync
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck deps unit
 
 airflow: sync
 	$(BIN)/python -m povdb.airflow_local
@@ -55,4 +59,5 @@ clean:
 # the current code (make demo).
 docs: sync
 	$(BIN)/python -c "from contract.reasons import render_markdown; open('docs/reason_codes.md','w').write(render_markdown())"
+	$(BIN)/python -m contract.schema docs/schema
 	$(BIN)/python -m reporting.dictionary $(POVDB_HOME)/warehouse/analytics.duckdb > docs/data_dictionary.md.tmp && mv docs/data_dictionary.md.tmp docs/data_dictionary.md

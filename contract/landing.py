@@ -23,6 +23,38 @@ FILE_NAME_RE = re.compile(
 )
 MANIFEST_NAME = "_manifest.json"
 
+# CSV files: the encodings read (the name a read reports; the first is the canonical one)
+# and the delimiters.
+CSV_ENCODINGS: tuple[str, ...] = ("utf-8", "utf-8-sig", "gbk")
+CSV_DELIMITERS: tuple[str, ...] = (",", "\t")
+
+# Value patterns of the coded kinds, as the validation suites check typed values. Only
+# [0-9]-style classes, so that DuckDB, Python and any Table Schema tool read them alike.
+# 12 digits, township part 001-599, village part 001-399.
+VILLAGE_CODE_PATTERN = (
+    r"^[0-9]{6}(00[1-9]|0[1-9][0-9]|[1-5][0-9][0-9])(00[1-9]|0[1-9][0-9]|[1-3][0-9][0-9])$"
+)
+HOUSEHOLD_ID_PATTERN = r"^[0-9]{16}$"  # the village code and a 4-digit sequence
+PROVINCE_CODE_PATTERN = r"^[0-9]{2}$"  # 00 for the nation
+
+
+def _resident_id_pattern(check_chars: str) -> str:
+    """17 digits and a check character, then, for a disability number, its category 1-7
+    and grade 1-4."""
+    return rf"^[0-9]{{17}}[{check_chars}]([1-7][1-4])?$"
+
+
+ID_PATTERN = _resident_id_pattern("0-9X")
+
+# The pattern a delivered value of each coded kind matches: typing upper-cases a resident
+# ID, so a delivery may write its check character x.
+DELIVERED_PATTERNS: dict[str, str] = {
+    "code12": VILLAGE_CODE_PATTERN,
+    "hh16": HOUSEHOLD_ID_PATTERN,
+    "id18": _resident_id_pattern("0-9Xx"),
+    "prov2": PROVINCE_CODE_PATTERN,
+}
+
 
 @dataclass(frozen=True)
 class Column:
@@ -148,6 +180,85 @@ PROGRAMS = tuple(
 TARGET_METRICS = tuple(
     (m, m) for m in ("people_lifted", "ecommerce_pilot_villages", "ecommerce_villages_cumulative")
 )
+
+# The English label of every Chinese label above (and of the codes delivered without one:
+# programmes, target metrics), for analysts who read English: ref.code_labels holds both.
+LABELS_EN: dict[str, str] = {
+    # CAUSES
+    "因病": "Illness",
+    "因残": "Disability",
+    "因学": "Education costs",
+    "因灾": "Natural disaster",
+    "缺土地": "Lack of land",
+    "缺水": "Lack of water",
+    "缺技术": "Lack of skills",
+    "缺劳力": "Lack of labour",
+    "缺资金": "Lack of funds",
+    "交通条件落后": "Poor transport",
+    "自身发展动力不足": "Lack of motivation",
+    "因婚": "Marriage costs",
+    "其它": "Other",
+    # ATTRIBUTES
+    "一般贫困户": "General poor household",
+    "低保贫困户": "Poor household on minimum living allowance",
+    "低保户": "Minimum living allowance household",
+    "五保户": "Five-guarantees household",
+    # HOUSEHOLD_STATUSES
+    "未脱贫": "Poor",
+    "已脱贫": "Lifted out of poverty",
+    "返贫": "Returned to poverty",
+    "剔除": "Removed (identified by mistake)",
+    # RELATIONS
+    "户主": "Head",
+    "配偶": "Spouse",
+    "子女": "Child",
+    "儿媳女婿": "Child-in-law",
+    "孙子女": "Grandchild",
+    "父母": "Parent",
+    "祖父母": "Grandparent",
+    "兄弟姐妹": "Sibling",
+    "其他": "Other",
+    # SEXES
+    "男": "Male",
+    "女": "Female",
+    # EDUCATION
+    "文盲半文盲": "Illiterate or semi-literate",
+    "小学": "Primary school",
+    "初中": "Junior secondary",
+    "高中": "Senior secondary",
+    "大专及以上": "College or above",
+    # HEALTH
+    "健康": "Healthy",
+    "长期慢性病": "Chronic illness",
+    "患有大病": "Serious illness",
+    "残疾": "Disabled",
+    # LABOUR
+    "普通劳动力": "Ordinary labour",
+    "技能劳动力": "Skilled labour",
+    "丧失劳动力": "Lost labour capacity",
+    "无劳动力": "No labour capacity",
+    # MEMBER_STATUSES
+    "在册": "Active",
+    "迁出": "Moved out",
+    "死亡": "Deceased",
+    # PROGRAMS (delivered as codes)
+    "ecommerce_store": "E-commerce store",
+    "ecommerce_training": "E-commerce training",
+    "solar_pv": "Solar PV",
+    "paper_mulberry": "Paper mulberry",
+    "microcredit": "Microcredit",
+    "relocation": "Relocation",
+    "vocational_training": "Vocational training",
+    "industry": "Industry",
+    "education_aid": "Education aid",
+    "medical_aid": "Medical aid",
+    "employment": "Employment",
+    "other": "Other",
+    # TARGET_METRICS (delivered as codes)
+    "people_lifted": "People lifted out of poverty",
+    "ecommerce_pilot_villages": "E-commerce pilot villages",
+    "ecommerce_villages_cumulative": "Villages reached by e-commerce (cumulative)",
+}
 
 TRUE_VALUES = frozenset({"true", "1", "是", "y", "yes", "t"})
 FALSE_VALUES = frozenset({"false", "0", "否", "n", "no", "f"})

@@ -3,7 +3,8 @@
 The internal warehouse keeps the registry as delivered, resident IDs and names included;
 ``analytics.duckdb`` is published without them. Every table of ``core`` and ``audit`` that
 the snapshot holds is declared here with what becomes of its columns on the way: dropped,
-keyed (the keyed hash of :mod:`contract.pseudonym` instead of the resident ID) or coarsened.
+keyed (the keyed hash of :mod:`contract.pseudonym` instead of the resident ID), coarsened,
+or, for a delimited string of codes, listed (a VARCHAR[], as every list of the snapshot).
 A column without a rule is published as the warehouse holds it, so every landing column
 marked PII must be dropped or keyed in each table that holds its entity: :func:`check`
 fails otherwise. Columns only the snapshot has carry their description here.
@@ -22,6 +23,7 @@ class Treatment(StrEnum):
     DROP = "drop"
     KEY = "key"
     COARSEN = "coarsen"
+    LIST = "list"
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,23 @@ class SnapshotTable:
 
 
 def _head_keyed(description: str) -> tuple[Rule, ...]:
-    """The rules of a table of households: the head's resident ID keyed, the name dropped."""
+    """The rules of a table of households: the head's resident ID keyed, the name dropped,
+    the other causes listed."""
     return (
         Rule("head_id_number", Treatment.KEY, into=(SnapshotColumn("head_key", description),)),
         Rule("head_name", Treatment.DROP),
+        Rule(
+            "other_causes",
+            Treatment.LIST,
+            into=(
+                SnapshotColumn(
+                    "other_causes",
+                    "其他致贫原因: the other causes of poverty, a list of up to two cause codes"
+                    " (labels: ref.code_labels, column_name other_causes); NULL when none."
+                    " Delivered ';'-joined.",
+                ),
+            ),
+        ),
     )
 
 
@@ -145,7 +160,24 @@ TABLES: tuple[PublishedTable, ...] = (
     ),
     PublishedTable("core.assistance", entity="assistance"),
     PublishedTable("core.status_events"),
-    PublishedTable("core.exit_checks"),
+    PublishedTable(
+        "core.exit_checks",
+        rules=(
+            Rule(
+                "failed_criteria",
+                Treatment.LIST,
+                into=(
+                    SnapshotColumn(
+                        "failed_criteria",
+                        "Failed criteria, a list of codes (income_below_line,"
+                        " food_clothing_insecure, housing_unsafe, drinking_water_unsafe,"
+                        " child_out_of_school, member_uninsured, exit_in_identification_year);"
+                        " NULL when verified.",
+                    ),
+                ),
+            ),
+        ),
+    ),
     PublishedTable("core.targets", entity="targets"),
     PublishedTable("audit.runs"),
     PublishedTable("audit.files"),
@@ -172,13 +204,31 @@ TABLES: tuple[PublishedTable, ...] = (
     ),
 )
 
+SCHEMA_VERSION = 2
+"""The version of the snapshot's tables and conventions (``meta.snapshot.schema_version``).
+A change analysts must adapt their queries to (a column renamed or dropped, a unit changed)
+raises it, with an entry in ``docs/analyst_guide.md``, section "Changes"."""
+
+LATEST_VIEWS: tuple[str, ...] = (
+    "marts.poverty_stock",
+    "marts.programme_coverage",
+    "marts.target_progress",
+)
+"""The marts that hold several as-of dates: the snapshot has a view ``<mart>_latest`` of
+each, its rows of the snapshot's as-of date."""
+
 SNAPSHOT = SnapshotTable(
     "meta.snapshot",
     "Grain: one row. What this snapshot holds: as-of delivery date, the delivery dates"
-    " included, code version, publish time.",
+    " included, schema version, code version, publish time.",
     (
         SnapshotColumn(
             "as_of_date", "Latest delivery date (Asia/Shanghai) included in this snapshot."
+        ),
+        SnapshotColumn(
+            "schema_version",
+            "Version of the snapshot's tables and conventions; what changed from one version"
+            " to the next: docs/analyst_guide.md, section Changes.",
         ),
         SnapshotColumn("deliveries_included", "Every delivery date loaded into this snapshot."),
         SnapshotColumn("code_version", "Version of the pipeline that built it."),

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-from airflow.sdk import Param, dag, task
-from airflow.sdk.bases.sensor import PokeReturnValue
+from airflow.sdk import (
+    Asset,
+    AssetAlias,
+    Param,
+    PokeReturnValue,
+    dag,
+    get_current_context,
+    task,
+    task_group,
+)
 
 from contract.landing import ENTITIES
+from pipeline import retry
 from pipeline.timetable import DeliveryDayTimetable
 
-DOC_MD = """
+RETRY_RULE = (
+    f"**Retries**: {retry.RULE} A transient error is retried up to 2 times, after 2 to 4"
+    " then 4 to 8 minutes."
+)
+
+DOC_MD = f"""
 ### poverty_nightly
 
 Owner: **registry-data** (data engineering). One run = one delivery date D
@@ -20,15 +35,29 @@ loads the DuckDB warehouse in one transaction and publishes the PII-free
 `analytics.duckdb` snapshot and the HTML report.
 
 * **Schedule**: for delivery day D, at 02:00 Asia/Shanghai on D+1 (18:00 UTC on D).
+* **Deadline**: the DAG `poverty_deadline` checks at `POVDB_PUBLISH_BY` (default 08:00
+  Asia/Shanghai on D+1) that D is published, else it sends the deadline alert.
+* **Asset**: `publish` records an event of the asset alias `povdb_snapshot` on the
+  snapshot file (`file://.../warehouse/analytics.duckdb`) with `as_of_date` and the
+  delivery's row counts: schedule downstream DAGs on it.
+* **Entities**: each entity's `validate` waits only for its own `ingest` (the `entity`
+  task group, mapped over the entities).
 * **Green** means every delivered file was accounted for (applied, stale, duplicate,
   parked or held with a reason) and the warehouse and snapshot are up to date. Held files
   and rows do not fail the run: they are in `audit.quarantine` and the run summary.
 * **Red** means nothing was changed: the load is one transaction and the snapshot is
   swapped atomically. Read the failed task's log, fix, clear the task.
+* {RETRY_RULE}
 * **Backfill**: `airflow backfill create --dag-id poverty_nightly --from-date D1
   --to-date D2 --reprocess-behavior completed` processes exactly D1..D2 (see
   `docs/runbook.md`). Runs of one data root never overlap: each holds the data-root lock.
+* **Reports**: the report and each date's validation page are linked from the Airflow
+  UI (the `povdb` plugin).
 """
+
+SNAPSHOT = AssetAlias("povdb_snapshot")
+# What the snapshot's asset events carry (from the publish step's summary).
+SNAPSHOT_EXTRA = ("as_of_date", "tables", "rows_received", "rows_applied", "rows_held")
 
 
 # The steps import Polars, DuckDB and the rest of the pipeline: imported when a task runs,
@@ -44,7 +73,10 @@ default_args = {
     "on_failure_callback": _on_failure,
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=2),
-    "retry_exponential_backoff": True,
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": dt.timedelta(minutes=30),
+    "retry_policy": retry.transient_only(),
+    "doc_md": RETRY_RULE,
 }
 
 
@@ -52,6 +84,12 @@ def _run(step: str, context: dict, *args: object):
     from pipeline.steps import run_task
 
     return run_task(step, context, *args)
+
+
+def _run_entity(step: str, entity: str, context: dict) -> dict:
+    # Names the mapped task instance after its entity in the UI (map_index_template).
+    get_current_context()["entity"] = entity  # type: ignore[typeddict-unknown-key]
+    return _run(step, context, entity)
 
 
 @dag(
@@ -72,7 +110,14 @@ def _run(step: str, context: dict, *args: object):
     },
 )
 def poverty_nightly() -> None:
-    @task.sensor(poke_interval=10, timeout=6 * 3600, mode="reschedule", retries=0)
+    @task.sensor(
+        poke_interval=10,
+        timeout=6 * 3600,
+        mode="reschedule",
+        retries=0,
+        doc_md="Waits for the data-root lock without holding a worker slot (up to 6 hours);"
+        " never retried.",
+    )
     def acquire_lock(**context) -> PokeReturnValue:
         return PokeReturnValue(is_done=_run("acquire_lock", context))
 
@@ -80,13 +125,17 @@ def poverty_nightly() -> None:
     def discover(**context) -> dict:
         return _run("discover", context)
 
-    @task(max_active_tis_per_dagrun=2)
+    @task(max_active_tis_per_dagrun=2, map_index_template="{{ entity }}")
     def ingest(entity: str, **context) -> dict:
-        return _run("ingest", context, entity)
+        return _run_entity("ingest", entity, context)
 
-    @task(max_active_tis_per_dagrun=2)
+    @task(max_active_tis_per_dagrun=2, map_index_template="{{ entity }}")
     def validate(entity: str, **context) -> dict:
-        return _run("validate", context, entity)
+        return _run_entity("validate", entity, context)
+
+    @task_group(group_id="entity")
+    def per_entity(entity: str) -> None:
+        ingest(entity) >> validate(entity)
 
     @task
     def transform(**context) -> dict:
@@ -96,24 +145,30 @@ def poverty_nightly() -> None:
     def load(**context) -> dict:
         return _run("load", context)
 
-    @task
+    @task(outlets=[SNAPSHOT])
     def publish(**context) -> dict:
-        return _run("publish", context)
+        summary = _run("publish", context)
+        context["outlet_events"][SNAPSHOT].add(
+            Asset(Path(summary["snapshot"]).as_uri()),
+            extra={k: summary[k] for k in SNAPSHOT_EXTRA},
+        )
+        return summary
 
     @task
     def report(**context) -> dict:
         return _run("report", context)
 
-    @task(retries=0)
+    @task(
+        retries=0,
+        doc_md="Releases the data-root lock whatever happened upstream; never retried.",
+    )
     def release_lock(**context) -> None:
         _run("release_lock", context)
 
     lock = acquire_lock()
-    found = discover()
-    ingested = ingest.expand(entity=list(ENTITIES))
-    validated = validate.expand(entity=list(ENTITIES))
+    entities = per_entity.expand(entity=list(ENTITIES))
     done = report()
-    lock >> found >> ingested >> validated >> transform() >> load() >> publish() >> done
+    lock >> discover() >> entities >> transform() >> load() >> publish() >> done
     # A teardown: it runs whatever happened upstream, and its own success does not turn a
     # failed run green.
     done >> release_lock().as_teardown(setups=lock)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
-from airflow.sdk.bases.sensor import PokeReturnValue
+from airflow.sdk import CronTriggerTimetable, Param, PokeReturnValue, dag, task
 
-DOC_MD = """
+from pipeline import retry
+
+RETRY_RULE = f"**Retries**: {retry.RULE} A transient error is retried once, after 10 minutes."
+
+DOC_MD = f"""
 ### poverty_verify
 
 Owner: **registry-data** (data engineering). Proves the warehouse the nightly runs built
@@ -27,6 +30,7 @@ the snapshot is not opened.
 * **Red** on `verify`: a table differs or a check failed. The rebuild is kept; the task
   log names the tables and gives the command to diff each one. What to do:
   `docs/runbook.md`, "Verify: the warehouse against the reference rebuild".
+* {RETRY_RULE}
 """
 
 
@@ -43,6 +47,7 @@ default_args = {
     "on_failure_callback": _on_failure,
     "retries": 1,
     "retry_delay": dt.timedelta(minutes=10),
+    "retry_policy": retry.transient_only(),
 }
 
 
@@ -70,7 +75,7 @@ def poverty_verify() -> None:
 
         return PokeReturnValue(is_done=acquire_lock_task(context))
 
-    @task
+    @task(doc_md=RETRY_RULE)
     def verify(**context) -> dict:
         from pipeline.verify import verify_task
 

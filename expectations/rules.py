@@ -23,6 +23,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+# The contract's value patterns; the suites take them from here with the checks.
+from contract.landing import HOUSEHOLD_ID_PATTERN as HOUSEHOLD_ID_PATTERN
+from contract.landing import ID_PATTERN as ID_PATTERN
+from contract.landing import VILLAGE_CODE_PATTERN as VILLAGE_CODE_PATTERN
+
 Severity = Literal["error", "warn"]
 DELIVERY_DATE = ":delivery_date"
 
@@ -233,13 +238,6 @@ class Suite:
 # --- SQL building blocks shared by suites ---------------------------------------------------
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-ID_PATTERN = r"^[0-9]{17}[0-9X]([1-7][1-4])?$"  # resident ID, or a 20-char disability number
-HOUSEHOLD_ID_PATTERN = r"^[0-9]{16}$"
-# 12 digits, township 001-599, village 001-399.
-VILLAGE_CODE_PATTERN = (
-    r"^[0-9]{6}(00[1-9]|0[1-9][0-9]|[1-5][0-9][0-9])(00[1-9]|0[1-9][0-9]|[1-3][0-9][0-9])$"
-)
 
 
 def id_well_formed(column: str) -> str:

@@ -19,6 +19,7 @@ DAG files import this module).
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import uuid
@@ -208,6 +209,26 @@ def _run_gx(
         # datasource's own engine keeps pooled after its connection test.
         datasource.get_execution_engine().close()
         datasource.get_engine().dispose()
+        # Once per process, however many validations it runs.
+        atexit.unregister(_drop_duckdb_compile_hook)
+        atexit.register(_drop_duckdb_compile_hook)
+
+
+def _drop_duckdb_compile_hook() -> None:
+    """Take duckdb-engine's SQLAlchemy compile hook off ``TryCast``; run at exit.
+
+    With GX loaded, SQLAlchemy's ``TryCast`` class outlives interpreter shutdown, and so
+    does the hook duckdb-engine registers on it, whose module globals reach DuckDB's
+    connection type. DuckDB's binding (nanobind) would then report that type, its methods
+    and their default values as leaked ("nanobind: leaked N instances") at every exit.
+    """
+    # sqlalchemy is loaded by then (the validation used it); imported here to keep it off
+    # the import path of DAG files.
+    import sqlalchemy as sa
+
+    dispatcher = getattr(sa.TryCast, "_compiler_dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.specs.pop("duckdb", None)
 
 
 def _raised(info: Mapping[str, Any] | None) -> str | None:

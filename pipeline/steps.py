@@ -35,6 +35,7 @@ from pipeline import lock, notify
 from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
 from pipeline.landing import discover as discover_folder
 from pipeline.landing import late_files
+from pipeline.retry import is_transient
 from reporting.report import write_reports
 from settings import SecretUnavailable
 from transforms import build
@@ -404,8 +405,12 @@ def load(ctx: RunContext) -> LoadSummary:
 
 @_timed
 def publish(ctx: RunContext) -> dict:
-    """Build the PII-free analytics snapshot aside and swap it in atomically."""
+    """Build the PII-free analytics snapshot aside and swap it in atomically. The summary
+    carries the delivery's row counts too (the snapshot's asset event shows them)."""
     summary = publish_snapshot(ctx.paths, delivery_date=ctx.delivery_date, run_id=ctx.run_id)
+    loaded = ctx.read("load.json")
+    for count in ("rows_received", "rows_applied", "rows_held"):
+        summary[count] = loaded[count]
     ctx.write("publish.json", summary)
     return summary
 
@@ -416,23 +421,6 @@ def report(ctx: RunContext) -> dict:
     summary = write_reports(ctx.paths, delivery_date=ctx.delivery_date, run_dir=ctx.run_dir)
     ctx.write("report.json", summary)
     return summary
-
-
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    TimeoutError,
-    ConnectionError,
-    BlockingIOError,
-    InterruptedError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth a retry: timeouts, lost connections, a DuckDB file another process
-    still holds. Everything else (bad data, a bug, a full disk) fails at once."""
-    if isinstance(exc, TRANSIENT_ERRORS):
-        return True
-    text = str(exc).lower()
-    return type(exc).__name__ == "IOException" and "could not set lock" in text
 
 
 STEPS = {
@@ -451,8 +439,38 @@ STEPS = {
 }
 
 
+# What a step's line in the progress file says, from its summary.
+_PROGRESS_TEXT = {
+    "discover": "{files:,} files, {held_files:,} held",
+    "ingest": "{rows:,} rows, {held_rows:,} held",
+    "validate": "{rows_in_error:,} rows held, {rows_warned:,} with a warning",
+    "transform": "{households_current:,} households, {members_current:,} members",
+    "load": "{rows_received:,} rows received, {rows_applied:,} applied, {rows_held:,} held",
+    "publish": "{tables} tables as of {as_of_date}",
+}
+
+
+def _progress(ctx: RunContext, step: str, args: tuple, seconds: float, **line: Any) -> None:
+    """Append one line to ``runs/D/progress.jsonl`` (what ``povdb run`` prints as the run
+    goes). Never fails the step: the file is for people watching."""
+    doc = {
+        "at": dt.datetime.now(dt.UTC).isoformat(),
+        "run_id": ctx.run_id,
+        "step": " ".join([step, *map(str, args)]),
+        "seconds": round(seconds, 1),
+        **line,
+    }
+    try:
+        if ctx.run_dir.is_dir():  # a run that never took the lock has no folder of its own
+            with open(ctx.run_dir / "progress.jsonl", "a") as fh:
+                fh.write(json.dumps(doc, default=str, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        log.warning("could not write the progress line of %s: %s", step, exc)
+
+
 def run_task(step: str, context: Mapping[str, Any], *args: Any) -> Any:
-    """Entry point of the DAG's tasks: run one step for the run in ``context``.
+    """Entry point of the DAG's tasks: run one step for the run in ``context``, and append
+    its outcome to the run's progress file.
 
     A transient error is re-raised for Airflow to retry (with back-off); any other error
     fails the task at once, since retrying bad data or a bug only delays the alert.
@@ -460,14 +478,25 @@ def run_task(step: str, context: Mapping[str, Any], *args: Any) -> Any:
     from airflow.sdk.exceptions import AirflowFailException
 
     ctx = RunContext.from_airflow(context)
+    started = time.perf_counter()
     try:
-        return STEPS[step](ctx, *args)
+        result = STEPS[step](ctx, *args)
     except Exception as exc:
+        seconds = time.perf_counter() - started
+        first_line = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        _progress(ctx, step, args, seconds, failed=first_line, transient=is_transient(exc))
         if is_transient(exc):
             raise
         if isinstance(exc, ResourceFault | StagingNotLoaded | SecretMismatch | SecretUnavailable):
             raise AirflowFailException(str(exc)) from exc
         raise AirflowFailException(f"{step} failed for delivery date {ctx.d}: {exc!r}") from exc
+    if step != "acquire_lock" or result:  # not the sensor's pokes while the lock is held
+        try:
+            text = _PROGRESS_TEXT.get(step, "").format_map(result)
+        except (KeyError, TypeError, ValueError):
+            text = ""
+        _progress(ctx, step, args, time.perf_counter() - started, text=text)
+    return result
 
 
 def run_all(ctx: RunContext) -> dict:

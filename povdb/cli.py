@@ -8,6 +8,7 @@ povdb shell      open the published snapshot read-only in the DuckDB CLI
 povdb demo       generate a demo landing folder and run it, date by date
 povdb bench      the pipeline against the DuckDB floor at a scale (not part of the tests)
 povdb verify     rebuild the warehouse from staging aside and compare every table with it
+povdb check      what a run would hold of a delivery folder, before it is sent
 povdb airflow    any Airflow command, on this project's embedded configuration
 """
 
@@ -23,13 +24,21 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import settings
 from generator import generate
-from pipeline import verify
+from pipeline import check, verify
 from povdb import bench
 from reporting.report import format_summary, snapshot_summary, write_reports
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _version() -> str:
@@ -106,9 +115,223 @@ def cmd_generate(a: argparse.Namespace) -> int:
     return 0
 
 
-def run_date(delivery_date: dt.date, data_root: Path, *, quiet: bool = False) -> int:
-    """Run poverty_nightly for one delivery date through Airflow (``airflow dags test``)."""
+class CannotRun(Exception):
+    """``povdb run`` cannot start the run; the message says why and what to do."""
+
+
+class AirflowApi:
+    """The REST API of the running Airflow of this Airflow home, logged in."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        return _http(f"{self.url}{path}", method, body, self.token)
+
+
+def _http(url: str, method: str = "GET", body: dict | None = None, token: str = "") -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def _scheduler_running(home: Path) -> bool:
+    """Whether a scheduler of this Airflow home runs on this host (as this user, or any
+    when root: other users' environments are not readable)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"scheduler" not in (proc / "cmdline").read_bytes().split(b"\0"):
+                continue
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue  # not a process, gone, or another user's
+        for var in environ:
+            if var.startswith(b"AIRFLOW_HOME=") and Path(os.fsdecode(var[13:])).resolve() == home:
+                return True
+    return False
+
+
+def running_airflow() -> AirflowApi | None:
+    """The API of this Airflow home when its scheduler runs (``make airflow``, say); None
+    when none does. CannotRun when one does but its API cannot be used."""
+    if not _scheduler_running(settings.airflow_home()):
+        return None
+    url = settings.airflow_api_url()
+    try:
+        health = _http(f"{url}/api/v2/monitor/health")
+    except (OSError, ValueError) as exc:
+        raise CannotRun(
+            f"a scheduler of {settings.airflow_home()} is running but its API does not answer"
+            f" on {url} ({exc}): wait until it is up, or set AIRFLOW__API__PORT to its port"
+        ) from exc
+    if (health.get("scheduler") or {}).get("status") != "healthy":
+        raise CannotRun(
+            f"a scheduler of {settings.airflow_home()} is running but is not healthy"
+            f" ({health.get('scheduler')}): a run would not start; restart it"
+        )
+    try:
+        return AirflowApi(url, _token(url))
+    except (OSError, ValueError, KeyError, StopIteration) as exc:
+        raise CannotRun(
+            f"a scheduler is running on {url} but povdb cannot log in to its API ({exc});"
+            " trigger the run in the Airflow UI, or stop that scheduler"
+        ) from exc
+
+
+def _token(url: str) -> str:
+    """A token of Airflow's simple auth manager: anonymous when every user is an admin,
+    else as the first user of the passwords file Airflow generated in its home."""
+    try:
+        return _http(f"{url}/auth/token")["access_token"]
+    except urllib.error.HTTPError as exc:
+        if exc.code != 403:
+            raise
+    file = settings.airflow_home() / "simple_auth_manager_passwords.json.generated"
+    passwords = json.loads(file.read_text())
+    user = "admin" if "admin" in passwords else next(iter(passwords))
+    body = {"username": user, "password": passwords[user]}
+    return _http(f"{url}/auth/token", "POST", body)["access_token"]
+
+
+def _trigger(api: AirflowApi, delivery_date: dt.date, data_root: Path) -> tuple[str, str]:
+    """Trigger the run of ``delivery_date``, or clear the one Airflow has (as the UI
+    would), or take the one under way: its run id, and which of these it did."""
+    dag = api.call("GET", f"/api/v2/dags/{settings.DAG_ID}")
+    if dag.get("is_paused"):
+        raise CannotRun(
+            f"{settings.DAG_ID} is paused in the Airflow running on {api.url}: unpause it"
+            f" (UI, or `povdb airflow dags unpause {settings.DAG_ID}`) and run again"
+        )
+    # The run of D has the logical date D 00:00 Asia/Shanghai (pipeline/timetable.py).
+    logical = dt.datetime.combine(delivery_date, dt.time(), SHANGHAI).isoformat()
+    body = {"logical_date": logical, "conf": {"data_root": str(data_root)}}
+    try:
+        run = api.call("POST", f"/api/v2/dags/{settings.DAG_ID}/dagRuns", body)
+        return str(run["dag_run_id"]), "triggered it as run"
+    except urllib.error.HTTPError as exc:
+        if exc.code != 409:
+            raise
+    query = urllib.parse.urlencode({"logical_date_gte": logical, "logical_date_lte": logical})
+    (run,) = api.call("GET", f"/api/v2/dags/{settings.DAG_ID}/dagRuns?{query}")["dag_runs"]
+    if (run.get("conf") or {}).get("data_root") != str(data_root):
+        raise CannotRun(
+            f"Airflow has a run of {delivery_date} for another data root"
+            f" ({(run.get('conf') or {}).get('data_root') or 'its POVDB_HOME'}): clear that run"
+            f" in the UI to re-run it there, or delete it to run {data_root}"
+        )
+    if run["state"] in ("queued", "running"):
+        return str(run["dag_run_id"]), "follows its run under way"
+    api.call(
+        "POST",
+        f"/api/v2/dags/{settings.DAG_ID}/dagRuns/{run['dag_run_id']}/clear",
+        {"dry_run": False},
+    )
+    return str(run["dag_run_id"]), "cleared its run"
+
+
+def _progress_lines(progress: Path, since: dt.datetime, run_id: str | None) -> list[str]:
+    """The steps the run has finished so far (``runs/D/progress.jsonl``), one line each."""
+    try:
+        text = progress.read_text()
+    except OSError:
+        return []
+    out = []
+    for raw in text.splitlines(keepends=True):
+        if not raw.endswith("\n"):
+            break  # being written
+        try:
+            line = json.loads(raw)
+            at = dt.datetime.fromisoformat(line["at"])
+        except (ValueError, KeyError):
+            continue
+        if at < since or (run_id and line.get("run_id") != run_id):
+            continue  # an earlier run of the date
+        elapsed = int((at - since).total_seconds())
+        head = f"  [{elapsed // 60:3d}:{elapsed % 60:02d}] {line.get('step')}"
+        if "failed" in line:
+            retry = (
+                " (transient: Airflow retries it while it has retries left)"
+                if line.get("transient")
+                else ""
+            )
+            out.append(f"{head} FAILED after {line.get('seconds')}s: {line['failed']}{retry}")
+        else:
+            out.append(f"{head}  {line.get('seconds')}s  {line.get('text') or ''}".rstrip())
+    return out
+
+
+def _follow(
+    progress: Path, since: dt.datetime, run_id: str | None, finished: Callable[[], Any]
+) -> Any:
+    """Print each step's line as the run finishes it, until ``finished()`` is not None."""
+    printed = 0
+    while True:
+        outcome = finished()
+        lines = _progress_lines(progress, since, run_id)
+        for line in lines[printed:]:
+            print(line, flush=True)
+        printed = max(printed, len(lines))
+        if outcome is not None:
+            return outcome
+        time.sleep(1)
+
+
+def _run_in_airflow(
+    api: AirflowApi, delivery_date: dt.date, data_root: Path
+) -> tuple[bool, str, list[str]]:
+    """Trigger the run in the running Airflow and follow it to its end: whether it
+    succeeded, what to say if not."""
+    since = dt.datetime.now(dt.UTC)
+    run_id, how = _trigger(api, delivery_date, data_root)
+    path = f"/api/v2/dags/{settings.DAG_ID}/dagRuns/{urllib.parse.quote(run_id)}"
+    print(f"  in the running Airflow ({api.url}): {how} {run_id}", flush=True)
+    unreachable_since: float | None = None
+
+    def finished() -> str | None:
+        nonlocal unreachable_since
+        try:
+            state = api.call("GET", path)["state"]
+        except OSError:
+            # The API server restarting: the run goes on; give up after a minute.
+            unreachable_since = unreachable_since or time.monotonic()
+            if time.monotonic() - unreachable_since > 60:
+                raise
+            return None
+        unreachable_since = None
+        return state if state in ("success", "failed") else None
+
+    progress = settings.paths(data_root).run_dir(delivery_date.isoformat()) / "progress.jsonl"
+    state = _follow(progress, since, f"{settings.DAG_ID}/{run_id}", finished)
+    ui = f"{api.url}/dags/{settings.DAG_ID}/runs/{run_id}"
+    return state == "success", f"run {run_id} {state}; Airflow UI: {ui}", []
+
+
+def _run_dags_test(
+    delivery_date: dt.date, data_root: Path, log_file: Path
+) -> tuple[bool, str, list[str]]:
+    """Run the DAG for one date in this process's own Airflow (``airflow dags test``):
+    whether it succeeded, what to say if not and the end of its log."""
+    since = dt.datetime.now(dt.UTC)
     conf = json.dumps({"data_root": str(data_root)})
+    command = [_airflow_bin(), "dags", "test", settings.DAG_ID, delivery_date.isoformat()]
+    with open(log_file, "w") as fh:
+        ensure_airflow()
+        proc = subprocess.Popen(
+            [*command, "--conf", conf], env=_env(), stdout=fh, stderr=subprocess.STDOUT
+        )
+        progress = settings.paths(data_root).run_dir(delivery_date.isoformat()) / "progress.jsonl"
+        rc = _follow(progress, since, None, proc.poll)
+    tail = log_file.read_text(errors="replace").splitlines()[-25:]
+    return rc == 0, f"exit {rc}; Airflow log: {log_file}", tail
+
+
+def run_date(delivery_date: dt.date, data_root: Path) -> int:
+    """Run poverty_nightly for one delivery date, printing each step as it finishes: in the
+    running Airflow through its REST API when a scheduler is up, else ``airflow dags test``."""
     print(
         f"Running poverty_nightly for delivery date {delivery_date} on {data_root} ...", flush=True
     )
@@ -122,39 +345,27 @@ def run_date(delivery_date: dt.date, data_root: Path, *, quiet: bool = False) ->
             file=sys.stderr,
         )
         return 2
-    log_file = log_dir / f"airflow_{delivery_date.isoformat()}.log"
-    with open(log_file, "w") as fh:
-        ensure_airflow()
-        proc = subprocess.run(
-            [
-                _airflow_bin(),
-                "dags",
-                "test",
-                settings.DAG_ID,
-                delivery_date.isoformat(),
-                "--conf",
-                conf,
-            ],
-            env=_env(),
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    try:
+        api = running_airflow()
+        if api:
+            ok, detail, tail = _run_in_airflow(api, delivery_date, data_root)
+        else:
+            log_file = log_dir / f"airflow_{delivery_date.isoformat()}.log"
+            ok, detail, tail = _run_dags_test(delivery_date, data_root, log_file)
+    except CannotRun as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 2
+    except urllib.error.URLError as exc:
+        print(f"FAILED: the Airflow API on {settings.airflow_api_url()}: {exc}", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - started
     summary_file = settings.paths(data_root).reports / f"run_{delivery_date.isoformat()}.json"
-    ok = (
-        proc.returncode == 0
-        and summary_file.exists()
-        and summary_file.stat().st_mtime >= time.time() - elapsed - 1
-    )
-    if not ok:
-        print(
-            f"FAILED: delivery date {delivery_date} (exit {proc.returncode}); Airflow log: {log_file}",
-            file=sys.stderr,
-        )
-        tail = log_file.read_text(errors="replace").splitlines()[-25:]
+    if not (
+        ok and summary_file.exists() and summary_file.stat().st_mtime >= time.time() - elapsed - 1
+    ):
+        print(f"FAILED: delivery date {delivery_date} ({detail})", file=sys.stderr)
         print("\n".join("  " + line for line in tail), file=sys.stderr)
-        return proc.returncode or 1
+        return 1
     run = json.loads(summary_file.read_text())
     load = run["steps"].get("load", {})
     print(
@@ -208,7 +419,8 @@ def cmd_shell(a: argparse.Namespace) -> int:
     cli = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
     if not cli:
         print(
-            "The DuckDB CLI is not installed (it comes with `make` from the lock file).",
+            "The DuckDB CLI is not installed: it comes with povdb (the duckdb-cli package);"
+            " reinstall povdb.",
             file=sys.stderr,
         )
         return 1
@@ -274,6 +486,30 @@ def cmd_verify(a: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def cmd_check(a: argparse.Namespace) -> int:
+    import logging
+
+    # The steps log each held file and GX its progress; the findings below say it all once.
+    # The level goes on the handler too: GX sets its loggers' own levels.
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.ERROR)
+    logging.basicConfig(
+        level=logging.ERROR, handlers=[handler], format="%(asctime)s %(name)s: %(message)s"
+    )
+    try:
+        result = check.check_folder(
+            a.folder, a.date, progress=lambda line: print(line, file=sys.stderr, flush=True)
+        )
+    except check.NotADeliveryFolder as exc:
+        print(f"povdb check: {exc}", file=sys.stderr)
+        return 2
+    if a.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
+    else:
+        print("\n".join(result.lines()))
+    return 1 if result.findings else 0
+
+
 def cmd_airflow(a: argparse.Namespace) -> int:
     return airflow(a.args).returncode
 
@@ -320,7 +556,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     g.set_defaults(fn=cmd_generate)
 
-    r = add_parser("run", help="run the DAG through Airflow for one delivery date")
+    r = add_parser(
+        "run",
+        help="run the DAG through Airflow for one delivery date",
+        description="Run poverty_nightly for one delivery date and print each step as it"
+        " finishes. When a scheduler of this Airflow home runs (make airflow), the run is"
+        " triggered through its REST API and followed to its end; else it runs in this"
+        " process (airflow dags test). Exit 0: the run succeeded; 1: it failed; 2: it"
+        " could not start. See docs/runbook.md.",
+    )
     r.add_argument("--date", type=_date, required=True, help="delivery date YYYY-MM-DD")
     r.set_defaults(fn=cmd_run)
 
@@ -369,6 +613,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     v.add_argument("--json", type=Path, help="also write the result to this JSON file")
     v.set_defaults(fn=cmd_verify)
+
+    c = add_parser(
+        "check",
+        help="list what a run would hold of a delivery folder (no warehouse needed)",
+        description="Run discovery, ingest and validation on FOLDER in a temporary folder and"
+        " list every file and row a run would hold, with its reason code and what it means."
+        " Conflicts, stale, duplicate and parked rows and the head count need the warehouse"
+        " and are not checked. Exit 0: nothing would be held; 1: something would;"
+        " 2: FOLDER is not a delivery folder. See docs/landing_contract.md.",
+    )
+    c.add_argument("folder", type=Path, help="the folder of one delivery")
+    c.add_argument(
+        "--date",
+        type=_date,
+        help="delivery date (default: the folder's name if it is a date, else today in"
+        " Asia/Shanghai)",
+    )
+    c.add_argument("--json", action="store_true", help="print the findings as one JSON document")
+    c.set_defaults(fn=cmd_check)
 
     af = sub.add_parser("airflow", help="an Airflow command on the embedded configuration")
     af.add_argument("args", nargs=argparse.REMAINDER)

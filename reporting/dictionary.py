@@ -58,6 +58,7 @@ def render_dictionary(snapshot: Path | str) -> str:
     con = duckdb.connect(str(snapshot), read_only=True)
     try:
         objects = con.execute(sql.query("dictionary_objects")).fetchall()
+        version = sql.rows(con, "snapshot_meta")[0]["schema_version"]
         columns: dict[tuple[str, str], list[tuple[str, str, str | None]]] = {}
         for schema, table, column, data_type, comment in con.execute(
             sql.query("dictionary_columns")
@@ -79,6 +80,10 @@ def render_dictionary(snapshot: Path | str) -> str:
         " ref, `contract/publication.py` for columns only the snapshot has) and regenerate."
         " `tests/e2e/test_data_dictionary.py` fails when this file and the snapshot disagree."
         " How to open the file and worked queries: [analyst_guide.md](analyst_guide.md).",
+        "",
+        f"Schema version {version} (`meta.snapshot.schema_version`): every share or rate is a"
+        " fraction (0-1), every list an array; what changed from one version to the next:"
+        " [analyst_guide.md, Changes](analyst_guide.md#changes).",
         "",
         "Schemas: " + " · ".join(f"[{s}](#{s})" for s in order),
     ]

@@ -196,7 +196,7 @@ def _tiles(data: dict[str, Any]) -> list[Tile]:
     if nation:
         n = nation[0]
         of_target = (
-            f", {_pct(n['pct_of_target'])} of the target {_int(n['target_people'])}"
+            f", {_frac(n['share_of_target'])} of the target {_int(n['target_people'])}"
             if n["target_people"]
             else " (no target)"
         )
@@ -259,7 +259,7 @@ PROGRESS_COLUMNS: tuple[Column, ...] = (
     ("paper exits", lambda r: _int(r["paper_exit_people"])),
     ("returned", lambda r: _int(r["returned_people"])),
     ("net", lambda r: _int(r["net_people"])),
-    ("% of target", lambda r: _pct(r["pct_of_target"])),
+    ("% of target", lambda r: _frac(r["share_of_target"])),
     ("projected 31 Dec", lambda r: _int(r["projected_year_end"])),
     ("on track", lambda r: YES_NO[r["on_track"]]),
 )
@@ -314,7 +314,7 @@ def _provinces(data: dict[str, Any]) -> dict[str, Any] | None:
     def net_note(r: Row) -> str:
         if not r["target_people"]:
             return f"{_int(r['net_people'])}, no target"
-        return f"{_int(r['net_people'])} = {_pct(r['pct_of_target'])}"
+        return f"{_int(r['net_people'])} = {_frac(r['share_of_target'])}"
 
     def paper_note(r: Row) -> str:
         share = (
@@ -527,8 +527,8 @@ def _readiness(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _of_target(count: Any, target: Any, pct: Any) -> str:
-    return f"{_int(count)} of {_int(target)}" + ("" if pct is None else f" = {_pct(pct)}")
+def _of_target(count: Any, target: Any, share: Any) -> str:
+    return f"{_int(count)} of {_int(target)}" + ("" if share is None else f" = {_frac(share)}")
 
 
 # The seed article's national targets: metric of ref.targets, column of
@@ -567,18 +567,20 @@ def _coverage(data: dict[str, Any]) -> dict[str, Any] | None:
         bars.append(
             Bar(
                 f"{area}: pilot",
-                [(r["pilot_pct_of_target"] or 0, "pilot")],
+                [(100 * (r["pilot_share_of_target"] or 0), "pilot")],
                 note=_of_target(
-                    r["pilot_villages"], r["pilot_villages_target"], r["pilot_pct_of_target"]
+                    r["pilot_villages"], r["pilot_villages_target"], r["pilot_share_of_target"]
                 ),
             )
         )
         bars.append(
             Bar(
                 f"{area}: reached",
-                [(r["reached_pct_of_target"] or 0, "reached")],
+                [(100 * (r["reached_share_of_target"] or 0), "reached")],
                 note=_of_target(
-                    r["reached_villages"], r["reached_villages_target"], r["reached_pct_of_target"]
+                    r["reached_villages"],
+                    r["reached_villages_target"],
+                    r["reached_share_of_target"],
                 ),
             )
         )

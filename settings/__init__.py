@@ -7,8 +7,9 @@ listed in docs/runbook.md ("Settings"):
 - ``POVDB_HOME``: the data root (default ``./data``);
 - ``POVDB_PSEUDONYM_SECRET`` or the Airflow Variable ``povdb_pseudonym_secret``: the
   pseudonymisation secret (else a generated file under the data root);
-- ``POVDB_SMTP_HOST`` (``host`` or ``host:port``), ``POVDB_ALERT_EMAIL`` (comma-separated),
-  ``POVDB_SMTP_FROM``: alert emails;
+- ``POVDB_SMTP_CONN_ID`` (the Airflow SMTP connection, default ``povdb_smtp``) and
+  ``POVDB_ALERT_EMAIL`` (comma-separated recipients): alert emails;
+- ``POVDB_PUBLISH_BY``: the hour (Asia/Shanghai, on D+1) by which date D is published;
 - ``POVDB_LOAD_MEMORY``, ``POVDB_PUBLISH_MEMORY``, ``POVDB_TRANSFORM_MEMORY``: DuckDB memory
   limits of the load, the publish and the transform's DuckDB work;
 - ``POVDB_BUCKET_HOUSEHOLDS``: households per transform bucket;
@@ -17,6 +18,7 @@ listed in docs/runbook.md ("Settings"):
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import secrets
@@ -128,6 +130,15 @@ def airflow_env(home: Path | None = None) -> dict[str, str]:
     return env
 
 
+def airflow_api_url() -> str:
+    """The embedded Airflow's API server (Airflow's own ``[api]`` host and port), where
+    ``povdb run`` looks for a running scheduler."""
+    host = os.environ.get("AIRFLOW__API__HOST", "127.0.0.1")
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{os.environ.get('AIRFLOW__API__PORT', '8080')}"
+
+
 # --- the pseudonymisation secret ---------------------------------------------------------
 
 SECRET_ENV_VAR = "POVDB_PSEUDONYM_SECRET"
@@ -222,22 +233,31 @@ def pseudonym_secret(secret_file: Path) -> bytes:
 # --- alerts ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Smtp:
-    host: str
-    port: int
-    sender: str
-    recipients: tuple[str, ...]
+SMTP_CONN_ID_DEFAULT = "povdb_smtp"
 
 
-def smtp() -> Smtp | None:
-    """Where alert emails go; None when ``POVDB_SMTP_HOST`` or ``POVDB_ALERT_EMAIL`` is unset."""
-    host = os.environ.get("POVDB_SMTP_HOST")
-    to = tuple(a.strip() for a in os.environ.get("POVDB_ALERT_EMAIL", "").split(",") if a.strip())
-    if not host or not to:
-        return None
-    server, _, port = host.partition(":")
-    return Smtp(server, int(port or 25), os.environ.get("POVDB_SMTP_FROM", "povdb@localhost"), to)
+def smtp_conn_id() -> str:
+    """The Airflow connection alerts are sent through (``POVDB_SMTP_CONN_ID``)."""
+    return os.environ.get("POVDB_SMTP_CONN_ID") or SMTP_CONN_ID_DEFAULT
+
+
+def alert_recipients() -> tuple[str, ...]:
+    """Who gets the alert emails (``POVDB_ALERT_EMAIL``, comma-separated); empty: nobody."""
+    raw = os.environ.get("POVDB_ALERT_EMAIL", "")
+    return tuple(a.strip() for a in raw.split(",") if a.strip())
+
+
+def publish_by() -> dt.time:
+    """The time of day on D+1 (Asia/Shanghai) by which delivery date D must be published:
+    ``POVDB_PUBLISH_BY`` (``HH:MM``, default ``08:00``, six hours after the 02:00 start)."""
+    raw = os.environ.get("POVDB_PUBLISH_BY") or "08:00"
+    try:
+        at = dt.time.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(
+            f"POVDB_PUBLISH_BY must be a time of day as HH:MM (e.g. 08:00), not {raw!r}"
+        ) from None
+    return at
 
 
 # --- resources -------------------------------------------------------------------------

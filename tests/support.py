@@ -155,6 +155,12 @@ class SmtpSink:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
+    @property
+    def uri(self) -> str:
+        """An Airflow SMTP connection to this server (plain text: no SSL, no STARTTLS, no
+        retry), for an ``AIRFLOW_CONN_<ID>`` variable."""
+        return f"smtp://127.0.0.1:{self.port}?disable_ssl=true&disable_tls=true&retry_limit=0"
+
     def _serve(self) -> None:
         while True:
             try:

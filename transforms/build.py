@@ -172,26 +172,38 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
     members, households = files("members"), files("households")
     spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
-        config={"memory_limit": settings.transform_memory(), "temp_directory": str(spill)}
+        config={
+            "memory_limit": settings.transform_memory(),
+            "temp_directory": str(spill),
+            "preserve_insertion_order": False,
+        }
     )
     try:
-        con.execute("CREATE TEMP TABLE ids (household_id VARCHAR)")
-        for f in (members, households):
-            if f:
-                con.execute(
-                    "INSERT INTO ids SELECT household_id FROM read_parquet($files,"
-                    " union_by_name = true) WHERE household_id IS NOT NULL",
-                    {"files": f},
-                )
+        delivered = " UNION ".join(
+            f"SELECT household_id FROM read_parquet(${e}, union_by_name = true)"
+            " WHERE household_id IS NOT NULL"
+            for e, f in (("households", households), ("members", members))
+            if f
+        )
+        if not delivered:
+            return pl.DataFrame(schema={"household_id": pl.String, "bucket": pl.Int64})
+        con.execute(
+            f"CREATE TEMP TABLE ids AS {delivered}",
+            {e: f for e, f in (("households", households), ("members", members)) if f},
+        )
         moves = pl.DataFrame(schema={"id_number": pl.String, "household_id": pl.String})
         if members:
+            # Movers found with fixed-size aggregates (min and max), which spill to disk at
+            # national scale; persons are grouped by a hash of their ID, so a collision can
+            # only join two components (harmless), never split one.
             moves = con.sql(
-                "SELECT DISTINCT id_number, household_id"
-                " FROM read_parquet($files, union_by_name = true)"
-                " WHERE household_id IS NOT NULL AND id_number IN ("
-                "   SELECT id_number FROM read_parquet($files, union_by_name = true)"
-                "   WHERE household_id IS NOT NULL GROUP BY id_number"
-                "   HAVING count(DISTINCT household_id) > 1)",
+                "WITH m AS (SELECT id_number, household_id"
+                "   FROM read_parquet($files, union_by_name = true)"
+                "   WHERE household_id IS NOT NULL),"
+                " movers AS (SELECT hash(id_number) AS h FROM m GROUP BY h"
+                "   HAVING min(household_id) <> max(household_id))"
+                " SELECT DISTINCT id_number, household_id FROM m"
+                " WHERE hash(id_number) IN (SELECT h FROM movers)",
                 params={"files": members},
             ).pl()
         con.register("labels", _components(moves).to_arrow())
@@ -199,7 +211,7 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
             """
             WITH comp AS (
                 SELECT i.household_id, coalesce(l.component, i.household_id) AS component
-                FROM (SELECT DISTINCT household_id FROM ids) i LEFT JOIN labels l USING (household_id)
+                FROM ids i LEFT JOIN labels l USING (household_id)
             ),
             sizes AS (SELECT component, count(*) AS n FROM comp GROUP BY component),
             placed AS (
@@ -208,9 +220,12 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                         // $per_bucket) AS slot
                 FROM sizes
+            ),
+            numbered AS (
+                SELECT component, (dense_rank() OVER (ORDER BY slot) - 1)::BIGINT AS bucket
+                FROM placed
             )
-            SELECT c.household_id, (dense_rank() OVER (ORDER BY p.slot) - 1)::BIGINT AS bucket
-            FROM comp c JOIN placed p USING (component)
+            SELECT c.household_id, n.bucket FROM comp c JOIN numbered n USING (component)
             """,
             params={"per_bucket": per_bucket},
         ).pl()

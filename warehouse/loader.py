@@ -13,6 +13,7 @@ import duckdb
 
 import settings
 from contract.reference import REF_DIR as REF
+from contract.reference import code_labels
 from warehouse import sqlfiles
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def load_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the ref schema from the CSV files kept in the repository (``contract/ref``)."""
+    """Replace the ref schema from the CSV files kept in the repository (``contract/ref``)
+    and the labels of the landing contract's codes."""
     for statement in sqlfiles.statements("ref/load_reference.sql"):
         con.execute(statement, sqlfiles.parameters(statement, {"ref_dir": str(REF)}))
+    con.executemany(sqlfiles.read("ref/code_labels.sql"), [c._asdict() for c in code_labels()])
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ What the snapshot drops, keys or coarsens (resident IDs keyed, names dropped, bi
 as birth year and age band) is declared in ``contract/publication.py``; the queries that
 do it are ``publication/<schema>.<table>.sql`` beside this module, and each published
 table is checked against its declaration as it is built. Schema and table creation,
-comments and the copies of whole tables are built here from the catalogue.
+comments, the copies of whole tables and the ``_latest`` views of the marts declared there
+are built here from the catalogue.
 """
 
 from __future__ import annotations
@@ -111,6 +112,37 @@ def _publish_tables(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> No
         log.info("publish: %s in %.1fs", published.name, time.perf_counter() - started)
 
 
+def _create_latest_views(con: duckdb.DuckDBPyConnection) -> None:
+    """``<mart>_latest`` for each mart of ``publication.LATEST_VIEWS``: its rows of the
+    snapshot's as-of date, with the mart's comments."""
+    # A view keeps its query as written: created inside the snapshot, it names the
+    # snapshot's own tables wherever the file is opened.
+    con.execute("USE snap")
+    try:
+        for table in publication.LATEST_VIEWS:
+            view = f"{table}_latest"
+            con.execute(
+                f"CREATE VIEW {view} AS SELECT * FROM {table}"
+                f" WHERE as_of_date = (SELECT as_of_date FROM {publication.SNAPSHOT.name})"
+            )
+            con.execute(
+                f"COMMENT ON VIEW {view} IS "
+                + sql_literal(
+                    f"Grain: as {table}, its rows of the snapshot's as-of date"
+                    f" ({publication.SNAPSHOT.name}.as_of_date) only."
+                )
+            )
+            schema, name = table.split(".")
+            for column, comment in con.execute(
+                "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = 'snap'"
+                " AND schema_name = ? AND table_name = ? AND comment IS NOT NULL",
+                [schema, name],
+            ).fetchall():
+                con.execute(f'COMMENT ON COLUMN {view}."{column}" IS {sql_literal(comment)}')
+    finally:
+        con.execute("USE memory")
+
+
 def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> dict:
     publication.check()
     target = paths.analytics
@@ -174,7 +206,7 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
         meta = publication.SNAPSHOT
         con.execute(
             f"CREATE TABLE snap.{meta.name} AS " + sqlfiles.read(f"publication/{meta.name}.sql"),
-            {"as_of": as_of, "run_id": run_id},
+            {"as_of": as_of, "run_id": run_id, "schema_version": publication.SCHEMA_VERSION},
         )
         _check_columns(con, meta.name, {c.name for c in meta.columns})
         con.execute(f"COMMENT ON TABLE snap.{meta.name} IS {sql_literal(meta.description)}")
@@ -187,6 +219,7 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
                 f'COMMENT ON COLUMN snap.{table_name}."{column.name}"'
                 f" IS {sql_literal(column.description)}"
             )
+        _create_latest_views(con)
         tables = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap'"
         ).fetchone()[0]  # type: ignore[index]

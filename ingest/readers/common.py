@@ -32,8 +32,8 @@ def empty_strings(names: list[str]) -> pl.DataFrame:
 class ReadResult:
     frame: pl.DataFrame  # contract columns as pl.String (canonical names) + "_row_number"
     format: str  # csv | xlsx | parquet
-    encoding: str | None  # utf-8 | utf-8-sig | gbk (csv only)
-    delimiter: str | None  # "," or "\t" (csv only)
+    encoding: str | None  # one of contract.landing.CSV_ENCODINGS (csv only)
+    delimiter: str | None  # one of contract.landing.CSV_DELIMITERS (csv only)
     cell_findings: pl.DataFrame = field(default_factory=no_findings)
 
 

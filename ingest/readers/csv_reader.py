@@ -29,7 +29,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from contract.landing import Entity
+from contract.landing import CSV_DELIMITERS, CSV_ENCODINGS, Entity
 from ingest.readers.common import FileHeld, Pieces, canonical_header, empty_strings, no_findings
 
 _BOM = codecs.BOM_UTF8
@@ -40,6 +40,10 @@ _MIXED_WINDOW = 1 << 16
 _CJK = re.compile("[\u4e00-\u9fff]")
 _CSV_FIELD_LIMIT = 2**31 - 1
 _BLANK_LINE = re.compile(rb"\n(?=\r?\n)")
+_UTF8, _UTF8_BOM, _GBK = CSV_ENCODINGS
+_COMMA, _TAB = CSV_DELIMITERS
+# The codec that decodes each encoding: GBK is read as its superset GB18030.
+_CODECS = {_UTF8: "utf-8", _UTF8_BOM: "utf-8-sig", _GBK: "gb18030"}
 
 
 def read(path: Path, ent: Entity, chunk_rows: int) -> Pieces:
@@ -269,7 +273,8 @@ def _csv_layout(path: Path, ent: Entity) -> _CsvLayout:
                 f"NUL byte at byte offset {scan.nul_at} (line {scan.nul_line}): "
                 "binary data or UTF-16 text, not a UTF-8/GBK CSV",
             )
-        encoding, codec = _decide_encoding(f, scan, has_bom, header_bytes, start)
+        encoding = _decide_encoding(f, scan, has_bom, header_bytes, start)
+    codec = _CODECS[encoding]
     header_text = header_bytes.decode(codec)
     delimiter = _sniff_delimiter(header_text)
     cells = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=delimiter), [])
@@ -296,9 +301,7 @@ def _check_header_bytes(header: bytes, start: int) -> None:
         )
 
 
-def _decide_encoding(
-    f: Any, scan: _Scan, has_bom: bool, header: bytes, start: int
-) -> tuple[str, str]:
+def _decide_encoding(f: Any, scan: _Scan, has_bom: bool, header: bytes, start: int) -> str:
     """UTF-8 if every byte is UTF-8, else GBK if every byte is GB18030 and the text around
     the first non-UTF-8 byte is not mostly UTF-8 Chinese (mixed encodings are refused: a
     GBK value inside a UTF-8 file)."""
@@ -312,7 +315,7 @@ def _decide_encoding(
         err_at = start + exc.start
         err_line = header.count(b"\n", 0, exc.start) + 1
     if err_at is None:
-        return ("utf-8-sig", "utf-8-sig") if has_bom else ("utf-8", "utf-8")
+        return _UTF8_BOM if has_bom else _UTF8
     where = f"byte offset {err_at} (line {err_line})"
     # Chinese in UTF-8 is three bytes a character (U+4E00-U+9FFF); GBK bytes read as UTF-8
     # rarely form one, and give one or two bad bytes per character.
@@ -336,7 +339,7 @@ def _decide_encoding(
             f"undecodable text: not UTF-8 (first bad byte at {where}) "
             f"nor GBK (first bad byte at byte offset {off}, line {line})",
         )
-    return "gbk", "gb18030"
+    return _GBK
 
 
 def _first_gb18030_error(f: Any, start: int) -> tuple[int, int] | None:
@@ -363,7 +366,7 @@ def _first_gb18030_error(f: Any, start: int) -> tuple[int, int] | None:
 
 
 def _sniff_delimiter(header: str) -> str:
-    return "\t" if header.count("\t") > header.count(",") else ","
+    return _TAB if header.count(_TAB) > header.count(_COMMA) else _COMMA
 
 
 # --------------------------------------------------------------------------------------

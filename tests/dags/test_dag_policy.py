@@ -13,7 +13,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
-DAG_IDS = {"poverty_nightly", "poverty_verify"}
+DAG_IDS = {"poverty_nightly", "poverty_verify", "poverty_deadline"}
+# The nightly's steps in order; ingest and validate run once per entity, in the mapped
+# task group "entity".
+STEPS = (
+    "discover",
+    "entity.ingest",
+    "entity.validate",
+    "transform",
+    "load",
+    "publish",
+    "report",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +52,13 @@ def test_every_dag_carries_the_policy(dagbag, dag_id: str) -> None:
         assert t.owner == "registry-data", t.task_id
         assert t.retries is not None, t.task_id
         assert t.on_failure_callback, t.task_id
-    # Both hold the one data-root lock: a sensor that waits without a worker slot, and a
-    # teardown that releases it whatever happened in between.
+
+
+@pytest.mark.parametrize("dag_id", ["poverty_nightly", "poverty_verify"])
+def test_the_dags_that_write_hold_the_data_root_lock(dagbag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    # A sensor that waits without a worker slot, and a teardown that releases the lock
+    # whatever happened in between.
     acquire, release = dag.get_task("acquire_lock"), dag.get_task("release_lock")
     assert acquire.is_setup and acquire.mode == "reschedule" and acquire.retries == 0
     assert release.is_teardown and release.retries == 0
@@ -55,25 +71,13 @@ def test_nightly_policy(dagbag) -> None:
     # Every step retries (transient errors only: pipeline.steps.run_task fails the rest at
     # once); the lock housekeeping does not.
     retries = {t.task_id: t.retries for t in dag.tasks}
-    assert all(
-        retries[s] >= 1
-        for s in ("discover", "ingest", "validate", "transform", "load", "publish", "report")
-    )
+    assert all(retries[s] >= 1 for s in STEPS)
     assert retries["acquire_lock"] == 0 and retries["release_lock"] == 0
 
 
 def test_task_order(dagbag) -> None:
     dag = dagbag.dags["poverty_nightly"]
-    chain = [
-        "acquire_lock",
-        "discover",
-        "ingest",
-        "validate",
-        "transform",
-        "load",
-        "publish",
-        "report",
-    ]
+    chain = ["acquire_lock", *STEPS]
     for up, down in itertools.pairwise(chain):
         assert down in dag.get_task(up).downstream_task_ids, (up, down)
     # The lock is a setup/teardown pair: release runs whatever failed in between, and its
@@ -85,17 +89,74 @@ def test_task_order(dagbag) -> None:
 
 def test_task_ids_are_verbs(dagbag) -> None:
     dag = dagbag.dags["poverty_nightly"]
-    assert {t.task_id for t in dag.tasks} == {
-        "acquire_lock",
-        "discover",
-        "ingest",
-        "validate",
-        "transform",
-        "load",
-        "publish",
-        "report",
-        "release_lock",
-    }
+    assert {t.task_id for t in dag.tasks} == {"acquire_lock", *STEPS, "release_lock"}
+
+
+def test_each_entity_validates_after_its_own_ingest(dagbag) -> None:
+    from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+
+    from contract.landing import ENTITIES
+
+    dag = dagbag.dags["poverty_nightly"]
+    group = dag.task_group_dict["entity"]
+    assert isinstance(group, MappedTaskGroup)
+    assert group._expand_input.value == {"entity": list(ENTITIES)}  # no public accessor
+    # Inside the group (so per entity): validate waits for ingest and nothing else.
+    assert dag.get_task("entity.validate").upstream_task_ids == {"entity.ingest"}
+    assert dag.get_task("entity.ingest").upstream_task_ids == {"discover"}
+    assert dag.get_task("transform").upstream_task_ids == {"entity.validate"}
+    for step in ("entity.ingest", "entity.validate"):
+        assert dag.get_task(step).map_index_template == "{{ entity }}"
+
+
+def test_nightly_retries_back_off(dagbag) -> None:
+    dag = dagbag.dags["poverty_nightly"]
+    for step in STEPS:
+        task = dag.get_task(step)
+        # A number: True would mean a multiplier of 1 (the same delay every time).
+        assert task.retry_exponential_backoff >= 2 and task.max_retry_delay
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "task_ids"),
+    [
+        ("poverty_nightly", STEPS),
+        ("poverty_verify", ("verify",)),
+        ("poverty_deadline", ("check_published",)),
+    ],
+)
+def test_only_transient_errors_retry(dagbag, dag_id: str, task_ids: tuple[str, ...]) -> None:
+    from airflow.sdk import RetryAction
+
+    from pipeline.context import ResourceFault
+
+    dag = dagbag.dags[dag_id]
+    transient = (TimeoutError("t"), ConnectionError("c"), BlockingIOError("b"))
+    for task_id in task_ids:
+        task = dag.get_task(task_id)
+        assert task.retries >= 1, task_id
+        policy = task.retry_policy
+        for exc in transient:
+            assert policy.evaluate(exc, 1, 3).action == RetryAction.RETRY, (task_id, exc)
+        for exc in (ValueError("bad data"), ResourceFault("disk full"), KeyError("bug")):
+            decision = policy.evaluate(exc, 1, 3)
+            assert decision.action == RetryAction.FAIL, (task_id, exc)
+            assert decision.reason == f"not transient: {type(exc).__name__}"
+    # The UI shows the rule where ops look: the DAG's docs, and the task's where the
+    # DAG has other tasks.
+    assert "only transient errors are retried" in dag.doc_md
+    if dag_id != "poverty_deadline":
+        for task_id in task_ids:
+            assert "only transient errors are retried" in dag.get_task(task_id).doc_md
+
+
+def test_publish_declares_the_snapshot_alias(dagbag) -> None:
+    from airflow.sdk import AssetAlias
+
+    dag = dagbag.dags["poverty_nightly"]
+    assert dag.get_task("publish").outlets == [AssetAlias("povdb_snapshot")]
+    assert all(not dag.get_task(t).outlets for t in STEPS if t != "publish")
+    assert "povdb_snapshot" in dag.doc_md
 
 
 def test_verify_policy(dagbag) -> None:
@@ -126,7 +187,15 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 heavy = [
     m
-    for m in ("great_expectations", "duckdb", "pandas", "pipeline.steps", "pipeline.verify")
+    for m in (
+        "great_expectations",
+        "duckdb",
+        "polars",
+        "pandas",
+        "pipeline.steps",
+        "pipeline.verify",
+        "pipeline.notify",
+    )
     if m in sys.modules
 ]
 print(json.dumps({"connections": len(connections), "heavy": heavy}))
@@ -152,5 +221,7 @@ def test_parsing_touches_no_database_and_imports_nothing_heavy(
         check=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"connections": 0, "heavy": []}
+    # contract.landing (the nightly's list of entities) imports Polars at module level.
+    heavy = ["polars"] if dag_file.stem == "poverty_nightly" else []
+    assert result == {"connections": 0, "heavy": heavy}
     assert not db.exists()

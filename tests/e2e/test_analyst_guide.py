@@ -1,14 +1,17 @@
 """Every worked example of docs/analyst_guide.md runs against the demo snapshot, read-only,
-and returns at least one row: the guide cannot drift from the tables it describes."""
+and returns at least one row: the guide cannot drift from the tables it describes. Its
+"Changes" section has an entry for every schema version up to the snapshot's."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from povdb.bench import guide_queries
+from contract.publication import SCHEMA_VERSION
+from povdb.bench import GUIDE, guide_queries
 
 EXAMPLES = guide_queries()
 
@@ -46,3 +49,17 @@ def test_members_carry_their_households_current_status(demo_snapshot: Path) -> N
         con.close()
     assert members > 0 and statuses >= 2
     assert mismatched == 0
+
+
+def test_the_guide_lists_the_changes_of_every_schema_version(demo_snapshot: Path) -> None:
+    con = duckdb.connect(str(demo_snapshot), read_only=True)
+    try:
+        version = con.execute("SELECT schema_version FROM meta.snapshot").fetchone()
+    finally:
+        con.close()
+    assert version == (SCHEMA_VERSION,)
+    guide = GUIDE.read_text(encoding="utf-8")
+    changes = guide[guide.index("\n## Changes\n") :]
+    listed = [int(v) for v in re.findall(r"^### Version (\d+)$", changes, flags=re.M)]
+    assert listed == list(range(SCHEMA_VERSION, 0, -1)), "newest first, none missing"
+    assert f"Schema version **{SCHEMA_VERSION}**" in guide, "the conventions name the version"

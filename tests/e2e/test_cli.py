@@ -1,13 +1,17 @@
 """The povdb command follows the conventions of command lines: global options before or
-after the subcommand, --version, machine-readable status."""
+after the subcommand, --version, machine-readable status; `povdb run` says what each step
+did as it finishes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from povdb import cli
 
 POVDB = [sys.executable, "-m", "povdb"]
 
@@ -44,3 +48,31 @@ def test_status_as_json(demo_snapshot: Path) -> None:
     assert set(doc) == {"snapshot", "latest_run", "tables", "target_progress", "quarantine"}
     assert doc["snapshot"]["as_of_date"] == max(doc["snapshot"]["deliveries_included"])
     assert {t["table_name"] for t in doc["tables"]} >= {"core.households", "core.members"}
+
+
+def test_run_progress_shows_this_run_only(tmp_path: Path) -> None:
+    """What `povdb run` prints of runs/D/progress.jsonl: this run's lines (not an earlier
+    run's, nor another run id's), a failure with its reason, nothing of a half-written line."""
+    since = dt.datetime(2026, 1, 1, 2, 0, tzinfo=dt.UTC)
+
+    def line(minutes: float, run_id: str, **doc: object) -> str:
+        at = since + dt.timedelta(minutes=minutes)
+        return json.dumps({"at": at.isoformat(), "run_id": run_id, **doc}) + "\n"
+
+    progress = tmp_path / "progress.jsonl"
+    progress.write_text(
+        line(-5, "r1", step="load", seconds=9.0, text="earlier run")
+        + line(1.5, "r1", step="discover", seconds=0.2, text="4 files, 0 held")
+        + line(2, "r2", step="discover", seconds=0.1, text="another run")
+        + line(3, "r1", step="ingest members", seconds=1.0, failed="disk full", transient=False)
+        + line(4, "r1", step="ingest villages", seconds=1.0, failed="timed out", transient=True)
+        + '{"at": "2026-01-01T02:05:00+00:00", "run_id": "r1", "st'
+    )
+    assert cli._progress_lines(progress, since, "r1") == [
+        "  [  1:30] discover  0.2s  4 files, 0 held",
+        "  [  3:00] ingest members FAILED after 1.0s: disk full",
+        "  [  4:00] ingest villages FAILED after 1.0s: timed out"
+        " (transient: Airflow retries it while it has retries left)",
+    ]
+    assert len(cli._progress_lines(progress, since, None)) == 4  # any run id after `since`
+    assert cli._progress_lines(tmp_path / "missing.jsonl", since, None) == []

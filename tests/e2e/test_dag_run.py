@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pendulum
 import pytest
 
 from contract.idcard import id_problem
+from contract.landing import ENTITIES
 
 pytestmark = pytest.mark.airflow
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,12 +28,17 @@ def _one(path: Path, sql: str):
         con.close()
 
 
+def _nightly():
+    """The DAG as `airflow dags test poverty_nightly` (and so `povdb run`) parses it."""
+    from airflow.utils.cli import get_bagged_dag
+
+    return get_bagged_dag(None, "poverty_nightly")
+
+
 def test_dag_test_processes_one_delivery_date(
     airflow_db: Path, tiny_landing: Path, data_root: Path
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["poverty_nightly"]
+    dag = _nightly()
     dr = dag.test(
         logical_date=pendulum.datetime(2015, 3, 1, tz="Asia/Shanghai"),
         run_conf={"data_root": str(data_root)},
@@ -49,6 +56,76 @@ def test_dag_test_processes_one_delivery_date(
     ) == [(15, 15)]
     assert not (data_root / ".povdb.lock").exists(), "the run released the data-root lock"
     assert (wh.stat().st_mode & 0o077) == 0, "the internal warehouse is owner-only"
+    _assert_airflow_sees_the_run(dr.run_id, data_root)
+
+
+def _assert_airflow_sees_the_run(run_id: str, data_root: Path) -> None:
+    """What Airflow's metadata and UI show of the run of 2015-03-01: the snapshot's asset
+    event, each entity's task instances by name, the run's validation page."""
+    from airflow.models.asset import AssetAliasModel, AssetEvent, AssetModel
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from povdb import reports_app
+
+    uri = (data_root / "warehouse" / "analytics.duckdb").as_uri()
+    received, applied, held = _one(
+        data_root / "warehouse" / "poverty.duckdb",
+        "SELECT rows_received, rows_applied, rows_held FROM audit.runs",
+    )[0]
+    with create_session() as session:
+        events = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == uri, AssetEvent.source_run_id == run_id)
+        ).all()
+        assert [(e.source_task_id, e.extra) for e in events] == [
+            (
+                "publish",
+                {
+                    "as_of_date": "2015-03-01",
+                    "tables": events[0].extra["tables"],
+                    "rows_received": received,
+                    "rows_applied": applied,
+                    "rows_held": held,
+                },
+            )
+        ]
+        assert received == 15 and events[0].extra["tables"] > 0
+        alias = session.scalar(
+            select(AssetAliasModel).where(AssetAliasModel.name == "povdb_snapshot")
+        )
+        assert alias is not None and uri in {a.uri for a in alias.assets}
+        names = session.scalars(
+            select(TaskInstance.rendered_map_index).where(
+                TaskInstance.run_id == run_id, TaskInstance.task_id == "entity.validate"
+            )
+        ).all()
+        assert sorted(names) == sorted(ENTITIES)
+    # The run's link in the UI (the povdb plugin) opens the validation page of its date.
+    app = reports_app.create_app()
+    app.dependency_overrides[reports_app.may_read] = lambda: None
+    page = TestClient(app).get(f"/runs/poverty_nightly/{run_id}/validation")
+    assert page.status_code == 200
+    expected = data_root / "reports" / "validation_2015-03-01.html"
+    assert page.text == expected.read_text(encoding="utf-8")
+
+
+def _assert_progress(stdout: str) -> None:
+    """`povdb run` printed one line per step as it finished, with what it did."""
+    lines = re.findall(r"^  \[ *\d+:\d\d\] (\S+(?: [a-z]+)?)  [\d.]+s(.*)$", stdout, re.M)
+    steps = [step for step, _ in lines]
+    assert steps[:2] == ["acquire_lock", "discover"], stdout
+    assert steps[-4:] == ["load", "publish", "report", "release_lock"], stdout
+    assert sorted(s for s in steps if s.startswith(("ingest ", "validate "))) == sorted(
+        f"{step} {e}" for step in ("ingest", "validate") for e in ENTITIES
+    )
+    said = dict(lines)
+    assert said["discover"] == "  4 files, 0 held"
+    assert said["load"] == "  15 rows received, 15 applied, 0 held", stdout
+    assert stdout.rstrip().splitlines()[-1].startswith("  done in ")
 
 
 def test_povdb_run_three_dates_through_airflow(
@@ -62,6 +139,10 @@ def test_povdb_run_three_dates_through_airflow(
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert f"delivery date {day}" in proc.stdout
+        if day == "2015-03-01":
+            _assert_progress(proc.stdout)
+    # No scheduler runs for this Airflow home: the runs went through `airflow dags test`.
+    assert (data_root / "runs" / "airflow_2015-03-01.log").exists()
     snap = data_root / "warehouse" / "analytics.duckdb"
     # Target progress for Guizhou (52) as of day 3: A lifted (3 people) on 2015-03-02,
     # B lifted (2) on 2015-03-02 then returned on 2015-03-03.
@@ -128,12 +209,11 @@ def test_povdb_run_fails_loudly_and_fast_when_the_warehouse_is_corrupt(
 def test_a_failed_run_changes_nothing_and_alerts(
     airflow_db: Path, tiny_landing: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag
     from support import SmtpSink, table_contents
 
     import transforms.build
 
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["poverty_nightly"]
+    dag = _nightly()
     conf = {"data_root": str(data_root)}
     assert (
         dag.test(
@@ -150,7 +230,10 @@ def test_a_failed_run_changes_nothing_and_alerts(
 
     monkeypatch.setattr(transforms.build, "build_core", broken)
     sink = SmtpSink()
-    monkeypatch.setenv("POVDB_SMTP_HOST", f"127.0.0.1:{sink.port}")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POVDB_SMTP",
+        sink.uri,
+    )
     monkeypatch.setenv("POVDB_ALERT_EMAIL", "ops@example.org")
     try:
         dr = dag.test(logical_date=pendulum.datetime(2015, 3, 2, tz="Asia/Shanghai"), run_conf=conf)

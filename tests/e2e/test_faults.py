@@ -7,8 +7,8 @@ uninterrupted run.
 Runs are ``run_all`` over the hand-built registry of tests/fixtures/landing_tiny: day 1 is
 loaded once, each test goes on from a private copy with day 2 (and day 3). Crashes and
 stalls come from the fault-injection points of ``settings/faults.py``, in a subprocess.
-Disks and permissions are real: a small tmpfs, a read-only bind mount and an unprivileged
-user (the tests run as root, here and in CI).
+Disks and permissions are real: a small tmpfs, a read-only bind mount and a run stripped of
+every capability (the tests run as root, here and in CI).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import contextlib
 import datetime as dt
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -500,12 +500,14 @@ def test_read_only_warehouse_fails_clearly_and_changes_nothing(
     assert_clean(root)
 
 
-def run_as_nobody(root: Path, home: Path) -> subprocess.CompletedProcess:
-    """Day 2 run by an unprivileged user."""
-    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+def run_without_privileges(root: Path) -> subprocess.CompletedProcess:
+    """Day 2 run by this user stripped of every capability: it may read and write only what
+    the files' owners and modes grant its uid, as any ordinary user. It runs the interpreter
+    and the project from where they are, so the clone may sit in a folder no other user
+    can enter."""
+    drop = ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"]
     return subprocess.run(
         [*drop, sys.executable, "-c", RUN, str(root), D2.isoformat(), "unprivileged"],
-        env={**os.environ, "HOME": str(home)},
         capture_output=True,
         text=True,
         timeout=600,
@@ -513,34 +515,25 @@ def run_as_nobody(root: Path, home: Path) -> subprocess.CompletedProcess:
 
 
 def test_permission_denied_fails_clearly_and_changes_nothing(
-    day1: Path, reference: dict[str, dict]
+    day1: Path, reference: dict[str, dict], tmp_path: Path
 ) -> None:
-    # A data root the unprivileged user owns, but for the warehouse folder (root's, 0755,
-    # with the owner-only warehouse in it). /tmp itself: pytest's folders are root-only.
-    # The run stops as it takes the lock: the secret check reads the warehouse first.
-    top = Path(tempfile.mkdtemp(prefix="povdb-perm-"))
-    try:
-        root = top / "data"
-        shutil.copytree(day1, root)
-        home = top / "home"
-        home.mkdir()
-        for path in [top, home, *root.rglob("*"), root]:
-            if not path.is_relative_to(root / "warehouse"):
-                os.lchown(path, NOBODY, NOBODY)
-        wh = root / "warehouse"
-        before = {p.name: p.read_bytes() for p in wh.iterdir()}
-        proc = run_as_nobody(root, home)
-        assert proc.returncode == 1, proc.stdout + proc.stderr
-        assert (
-            f"FAILED: acquire_lock failed for delivery date 2015-03-02: permission denied at {wh}/poverty.duckdb"
-            in proc.stderr
-        ), proc.stderr
-        assert (
-            "give the user running the pipeline (nobody, uid 65534) read and write access"
-            in proc.stderr
-        )
-        assert {p.name: p.read_bytes() for p in wh.iterdir()} == before
-        assert not (root / ".povdb.lock").exists(), "the failed run released the lock"
-        assert state(root) == reference["d1"]
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
+    # The data root is the running user's but for the warehouse, which another account owns
+    # (owner-only, as the pipeline leaves it). The run stops as it takes the lock: the
+    # secret check reads the warehouse first.
+    root = tmp_path / "data"
+    shutil.copytree(day1, root)
+    wh = root / "warehouse"
+    for path in [wh, *wh.rglob("*")]:
+        os.lchown(path, NOBODY, NOBODY)
+    before = {p.name: p.read_bytes() for p in wh.iterdir()}
+    proc = run_without_privileges(root)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (
+        f"FAILED: acquire_lock failed for delivery date 2015-03-02: permission denied at {wh}/poverty.duckdb"
+        in proc.stderr
+    ), proc.stderr
+    user = f"{pwd.getpwuid(os.getuid()).pw_name}, uid {os.getuid()}"
+    assert f"give the user running the pipeline ({user}) read and write access" in proc.stderr
+    assert {p.name: p.read_bytes() for p in wh.iterdir()} == before
+    assert not (root / ".povdb.lock").exists(), "the failed run released the lock"
+    assert state(root) == reference["d1"]

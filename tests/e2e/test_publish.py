@@ -160,6 +160,48 @@ def test_the_snapshot_holds_what_the_declaration_leaves(published: Path) -> None
         assert described[publication.SNAPSHOT.name, column.name] == column.description
 
 
+def test_latest_views_read_by_duckdb_1x(published: Path, data_root: Path) -> None:
+    """Each mart of several as-of dates has its ``_latest`` view, the rows of the snapshot's
+    as-of date, and a DuckDB 1.x client opening the snapshot read-only reads them."""
+    run_all(RunContext.local(D2, data_root))
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        several = {
+            f"marts.{t}"
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'marts'"
+                " AND column_name = 'as_of_date' AND table_name IN (SELECT table_name"
+                " FROM duckdb_tables() WHERE schema_name = 'marts')"
+            ).fetchall()
+            if con.execute(f"SELECT count(DISTINCT as_of_date) FROM marts.{t}").fetchone()[0] > 1
+        }
+        expected = [
+            con.execute(f"SELECT count(*) FROM {m} WHERE as_of_date = ?", [D2]).fetchone()[0]
+            for m in publication.LATEST_VIEWS
+        ]
+        version = con.execute("SELECT schema_version FROM meta.snapshot").fetchone()
+    finally:
+        con.close()
+    assert several == set(publication.LATEST_VIEWS)
+    assert all(expected)
+    assert version == (publication.SCHEMA_VERSION,)
+    cli = Path(sys.executable).with_name("duckdb")
+    query = " UNION ALL ".join(
+        f"SELECT '{m}', count(*), min(as_of_date), max(as_of_date) FROM {m}_latest"
+        for m in publication.LATEST_VIEWS
+    )
+    out = subprocess.run(
+        [cli, "-readonly", "-csv", "-noheader", str(published), "-c", query + ";"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [
+        f"{m},{n},{D2},{D2}" for m, n in zip(publication.LATEST_VIEWS, expected, strict=True)
+    ]
+
+
 def test_internal_warehouse_is_owner_only(published: Path) -> None:
     wh = published.with_name("poverty.duckdb")
     assert wh.stat().st_mode & 0o077 == 0

@@ -1,6 +1,7 @@
 """What publishing drops, keys or coarsens is declared once (contract/publication.py): every
 PII column of the landing contract has a rule that drops or keys it, and the publish's
-queries (warehouse/publication/) give each table exactly the columns its rules leave."""
+queries (warehouse/publication/) give each table exactly the columns its rules leave. Every
+coded value of the contract has its labels for ref.code_labels."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import duckdb
 import pytest
 
 from contract import publication
-from contract.landing import CONTRACT, MEMBERS, Column
+from contract.landing import CONTRACT, LABELS_EN, MEMBERS, Column
 from contract.publication import PublishedTable, Rule, Treatment, UnpublishedPII
+from contract.reference import CODE_ALIASES, code_labels
 from warehouse import publish, sqlfiles
 from warehouse.loader import migrate
 
@@ -119,3 +121,40 @@ def test_a_query_that_disagrees_with_its_rules_stops_the_publish(
     monkeypatch.setattr(publication, "TABLES", (households,))
     with pytest.raises(RuntimeError, match=r"declared but not published \['head_name'\]"):
         publish._publish_tables(con, dt.date(2015, 3, 1))
+
+
+def test_every_code_of_the_contract_has_an_english_label_and_every_label_a_code() -> None:
+    labels = code_labels()
+    enums = {c.name: c.enum for e in CONTRACT.values() for c in e.columns if c.enum}
+    assert {(r.column_name, r.code) for r in labels} >= {
+        (column, code) for column, enum in enums.items() for code, _ in enum
+    }
+    assert len({(r.column_name, r.code) for r in labels}) == len(labels), "one row per code"
+    used = {zh for enum in enums.values() for _, zh in enum}
+    assert set(LABELS_EN) == used, "an English label for every Chinese one, and no other"
+    assert ("status", "lifted", "已脱贫", "Lifted out of poverty") in labels
+    assert ("metric", "people_lifted", None, "People lifted out of poverty") in labels
+
+
+def test_code_aliases_name_labelled_columns() -> None:
+    enums = {c.name for e in CONTRACT.values() for c in e.columns if c.enum}
+    assert set(CODE_ALIASES.values()) <= enums
+    assert not set(CODE_ALIASES) & enums
+
+
+def test_listed_columns_are_published_as_lists(con) -> None:
+    publish._publish_tables(con, dt.date(2015, 3, 1))
+    listed = [
+        (t.name, r.column)
+        for t in publication.TABLES
+        for r in t.rules
+        if r.treatment == Treatment.LIST
+    ]
+    assert len(listed) == 3
+    for table, column in listed:
+        schema, name = table.split(".")
+        assert con.execute(
+            "SELECT data_type FROM duckdb_columns() WHERE database_name = 'snap'"
+            " AND schema_name = ? AND table_name = ? AND column_name = ?",
+            [schema, name, column],
+        ).fetchall() == [("VARCHAR[]",)], table

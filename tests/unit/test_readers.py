@@ -15,7 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from contract.idcard import make_id
-from contract.landing import CONTRACT
+from contract.landing import CONTRACT, CSV_DELIMITERS, CSV_ENCODINGS
 from contract.reasons import CATALOGUE
 from ingest.readers import (
     FileHeld,
@@ -127,6 +127,19 @@ def test_csv_reads_as_strings(
     assert_string_frame(result, entity)
     assert result.frame.height == rows == count_data_rows(path)
     assert result.cell_findings.is_empty()
+
+
+@pytest.mark.parametrize("encoding", CSV_ENCODINGS)
+@pytest.mark.parametrize("delimiter", CSV_DELIMITERS)
+def test_csv_reads_every_encoding_and_delimiter_of_the_contract(
+    tmp_path: Path, encoding: str, delimiter: str
+) -> None:
+    path = tmp_path / "targets_national.csv"
+    lines = [["年度", "省级代码", "指标", "目标值"], ["2015", "52", "people_lifted", "13"]]
+    path.write_bytes("".join(delimiter.join(r) + "\n" for r in lines).encode(encoding))
+    read = read_delivery_file(path, "targets")
+    assert (read.encoding, read.delimiter) == (encoding, delimiter)
+    assert read.frame["target"].to_list() == ["13"]
 
 
 def test_gbk_chinese_headers_in_any_order_map_to_english_names() -> None:

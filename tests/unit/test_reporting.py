@@ -153,3 +153,24 @@ def test_every_query_file_is_used_and_every_used_query_exists() -> None:
     present = {p.stem for p in sql.QUERIES.glob("*.sql")}
     assert used == present
     assert sql.QUERIES.parent == PACKAGE and TEMPLATES.parent == PACKAGE
+
+
+def test_shares_held_as_fractions_show_as_percentages() -> None:
+    """The marts hold shares as fractions (0-1); the report shows them as percentages."""
+    progress = {
+        "as_of_date": AS_OF,
+        "year": AS_OF.year,
+        "province_code": "52",
+        "target_people": 16,
+        "lifted_people": 10,
+        "verified_people": 8,
+        "paper_exit_people": 2,
+        "returned_people": 0,
+        "net_people": 10,
+        "share_of_target": 0.625,
+        "projected_year_end": 60.8,
+        "on_track": True,
+    }
+    page = html.render_page(snapshot_data(progress=[progress]))
+    start = page.index('<section id="progress"')
+    assert '<td class="n">62.5%</td>' in page[start : page.index("</section>", start)]

@@ -21,10 +21,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from contract import idcard
-from contract.landing import CONTRACT, staging_schema
+from contract.landing import CONTRACT, VILLAGE_CODE_PATTERN, staging_schema
 from contract.reasons import CATALOGUE, HELD, WARNED
 from expectations import runner
-from expectations.rules import VILLAGE_CODE_PATTERN, Between, Rule, Suite, quote_literal
+from expectations.rules import Between, Rule, Suite, quote_literal
 from expectations.runner import FINDINGS_SCHEMA, ValidationEngineError, batch_failures, validate
 from expectations.suites import SUITES, fingerprint, recorded_versions
 
@@ -782,6 +782,25 @@ def test_runner_fails_when_gx_raises(tmp_path, monkeypatch):
         ValidationEngineError, match=r"GX could not evaluate households_staging\.size"
     ):
         _run(tmp_path, H, [_write(tmp_path, H, _rows(H, {}))])
+
+
+def test_a_process_that_validates_exits_quietly(tmp_path):
+    """DuckDB's binding reports on stderr what is still alive at interpreter exit
+    ("nanobind: leaked N instances"); a validation leaves nothing of DuckDB behind."""
+    path = _write(tmp_path, H, _rows(H, {}, {"household_size": 0}))
+    code = (
+        "import datetime as dt, pathlib, sys\n"
+        "from expectations.runner import validate\n"
+        "out = validate('households', [pathlib.Path(sys.argv[1])],"
+        " delivery_date=dt.date.fromisoformat(sys.argv[2]), work_dir=pathlib.Path(sys.argv[3]))\n"
+        "print(*out.findings['expectation'])\n"
+    )
+    args = [str(path), DELIVERY.isoformat(), str(tmp_path / "work")]
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["household_size_range"]
+    assert "leaked" not in out.stderr
+    assert "Exception ignored" not in out.stderr
 
 
 def test_rerun_in_same_work_dir_replaces_database(tmp_path):

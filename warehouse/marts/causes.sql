@@ -42,20 +42,24 @@ totals AS (
     UNION ALL
     SELECT '00', count(*) FROM registered
 )
-SELECT l.as_of_date, a.province_code, a.cause,
+SELECT l.as_of_date, a.province_code, p.name_zh AS province_name,
+       p.name_en AS province_name_en, a.cause,
        a.households::BIGINT AS households,
        a.people::BIGINT AS people,
-       a.households / t.households AS share_of_households,
+       a.households::DOUBLE / t.households AS share_of_households,
        a.poor_households::BIGINT AS poor_households,
        a.poor_people::BIGINT AS poor_people,
        a.other_cause_households::BIGINT AS other_cause_households
 FROM by_area a
 JOIN totals t USING (province_code)
+LEFT JOIN ref.provinces p USING (province_code)
 CROSS JOIN latest l;
 
 COMMENT ON TABLE marts.causes IS 'Grain: one row per (province_code, cause); 00 = nation. Causes of poverty of the registered households (status poor, lifted or returned; removed ones excluded) as of the latest as_of_date: as main cause, and as one of the other causes. A row for every cause named in the province.';
 COMMENT ON COLUMN marts.causes.as_of_date IS 'Latest processed delivery date (Asia/Shanghai).';
 COMMENT ON COLUMN marts.causes.province_code IS '2-digit province code; 00 = nation.';
+COMMENT ON COLUMN marts.causes.province_name IS 'Province name (Chinese, ref.provinces.name_zh); 全国 for 00.';
+COMMENT ON COLUMN marts.causes.province_name_en IS 'Province name (English, ref.provinces.name_en); Nation for 00.';
 COMMENT ON COLUMN marts.causes.cause IS 'Cause code of the landing contract (illness, disability, education, ...).';
 COMMENT ON COLUMN marts.causes.households IS 'Registered households with this main cause.';
 COMMENT ON COLUMN marts.causes.people IS 'People (household_size) in registered households with this main cause.';

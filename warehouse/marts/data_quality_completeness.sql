@@ -21,7 +21,9 @@ expected AS (
     FROM dates d
     JOIN first_seen c ON c.first_date <= d.delivery_date
 )
-SELECT e.delivery_date, e.county_code, left(e.county_code, 2) AS province_code,
+SELECT e.delivery_date, e.county_code, c.name_zh AS county_name, c.name_en AS county_name_en,
+       left(e.county_code, 2) AS province_code, p.name_zh AS province_name,
+       p.name_en AS province_name_en,
        CASE WHEN count(f.outcome) > 0 THEN 'delivered' ELSE 'missing' END AS status,
        count(f.outcome) AS files,
        count(*) FILTER (WHERE f.outcome = 'held') AS files_held,
@@ -33,12 +35,18 @@ SELECT e.delivery_date, e.county_code, left(e.county_code, 2) AS province_code,
        coalesce(sum(f.held), 0)::BIGINT AS rows_held
 FROM expected e
 LEFT JOIN county_files f USING (delivery_date, county_code)
+LEFT JOIN ref.counties c ON c.county_code = e.county_code
+LEFT JOIN ref.provinces p ON p.province_code = left(e.county_code, 2)
 GROUP BY ALL;
 
 COMMENT ON TABLE marts.data_quality_completeness IS 'Grain: one row per (processed delivery date, county) for every county that delivered on that date or on an earlier one. A county that delivered before and sent nothing on the date is missing. Late files are not counted.';
 COMMENT ON COLUMN marts.data_quality_completeness.delivery_date IS 'Processed delivery date (Asia/Shanghai).';
 COMMENT ON COLUMN marts.data_quality_completeness.county_code IS '6-digit county code (the source part of the file names).';
+COMMENT ON COLUMN marts.data_quality_completeness.county_name IS 'County name (Chinese, ref.counties.name_zh); NULL where ref.counties does not name the county.';
+COMMENT ON COLUMN marts.data_quality_completeness.county_name_en IS 'County name (English, ref.counties.name_en); NULL where ref.counties does not name the county.';
 COMMENT ON COLUMN marts.data_quality_completeness.province_code IS '2-digit province code.';
+COMMENT ON COLUMN marts.data_quality_completeness.province_name IS 'Province name (Chinese, ref.provinces.name_zh).';
+COMMENT ON COLUMN marts.data_quality_completeness.province_name_en IS 'Province name (English, ref.provinces.name_en).';
 COMMENT ON COLUMN marts.data_quality_completeness.status IS 'delivered (at least one file, loaded or held) or missing.';
 COMMENT ON COLUMN marts.data_quality_completeness.files IS 'Files the county delivered on the date.';
 COMMENT ON COLUMN marts.data_quality_completeness.files_held IS 'Of files, those held whole (unreadable, manifest mismatch, mostly invalid, ...).';

@@ -67,7 +67,8 @@ households AS (
            deprived, income_poor
     FROM flagged
 )
-SELECT l.as_of_date, h.province_code,
+SELECT l.as_of_date, h.province_code, p.name_zh AS province_name,
+       p.name_en AS province_name_en,
        count(*) AS households,
        sum(w)::BIGINT AS people,
        count(*) FILTER (WHERE deprived) AS deprived_households,
@@ -97,12 +98,15 @@ SELECT l.as_of_date, h.province_code,
        count(*) FILTER (WHERE income_poor IS NULL) AS income_unknown_households,
        coalesce(sum(w) FILTER (WHERE income_poor IS NULL), 0)::BIGINT AS income_unknown_people
 FROM households h
+LEFT JOIN ref.provinces p USING (province_code)
 CROSS JOIN latest l
 GROUP BY ALL;
 
 COMMENT ON TABLE marts.deprivation IS 'Grain: one row per (as_of_date, province_code) for the latest as_of_date; 00 = nation. MPI-style (Alkire-Foster) deprivation of the poor stock (households with status poor or returned as of the date): five indicators (food and clothing, education, medical care, housing, drinking water), equal weights 1/5, poverty cut-off k = 1/3 (deprived in at least 2 of 5). Person-weighted (weight = household_size). Plus the overlap of income poverty and deprivation.';
 COMMENT ON COLUMN marts.deprivation.as_of_date IS 'Latest processed delivery date (Asia/Shanghai); household records as of the end of that day, members as currently known, ages at that date.';
 COMMENT ON COLUMN marts.deprivation.province_code IS '2-digit province code; 00 = nation.';
+COMMENT ON COLUMN marts.deprivation.province_name IS 'Province name (Chinese, ref.provinces.name_zh); 全国 for 00.';
+COMMENT ON COLUMN marts.deprivation.province_name_en IS 'Province name (English, ref.provinces.name_en); Nation for 00.';
 COMMENT ON COLUMN marts.deprivation.households IS 'Households with status poor or returned.';
 COMMENT ON COLUMN marts.deprivation.people IS 'People (household_size) in those households.';
 COMMENT ON COLUMN marts.deprivation.deprived_households IS 'Households whose weighted deprivation score is >= k = 1/3.';

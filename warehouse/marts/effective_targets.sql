@@ -40,14 +40,21 @@ national AS (
     LEFT JOIN ref.targets r
       ON r.year = k.year AND r.metric = k.metric AND r.province_code = '00'
 )
-SELECT year, province_code, metric, target, target_source, delivered_on FROM provinces
-UNION ALL
-SELECT year, province_code, metric, target, target_source, delivered_on FROM national
-WHERE target IS NOT NULL;
+SELECT t.year, t.province_code, p.name_zh AS province_name, p.name_en AS province_name_en,
+       t.metric, t.target, t.target_source, t.delivered_on
+FROM (
+    SELECT year, province_code, metric, target, target_source, delivered_on FROM provinces
+    UNION ALL
+    SELECT year, province_code, metric, target, target_source, delivered_on FROM national
+    WHERE target IS NOT NULL
+) t
+LEFT JOIN ref.provinces p USING (province_code);
 
 COMMENT ON TABLE marts.effective_targets IS 'Grain: one row per (year, province_code, metric). The target in force: a province''s delivered target (core.targets, latest delivery wins), else its reference default (ref.targets); national (00) = the delivered 00 target, else the sum of the provinces'' delivered targets, else the reference default 00.';
 COMMENT ON COLUMN marts.effective_targets.year IS 'Calendar year the target is for (cumulative targets: the deadline year).';
 COMMENT ON COLUMN marts.effective_targets.province_code IS '2-digit province code; 00 = national.';
+COMMENT ON COLUMN marts.effective_targets.province_name IS 'Province name (Chinese, ref.provinces.name_zh); 全国 for 00; NULL for a code ref.provinces lacks.';
+COMMENT ON COLUMN marts.effective_targets.province_name_en IS 'Province name (English, ref.provinces.name_en); Nation for 00; NULL for a code ref.provinces lacks.';
 COMMENT ON COLUMN marts.effective_targets.metric IS 'people_lifted (people), ecommerce_pilot_villages (villages), ecommerce_villages_cumulative (villages).';
 COMMENT ON COLUMN marts.effective_targets.target IS 'Target value, in the unit of the metric (people or villages).';
 COMMENT ON COLUMN marts.effective_targets.target_source IS 'delivered (core.targets), sum_of_delivered_provinces (national only) or reference_default (ref.targets).';

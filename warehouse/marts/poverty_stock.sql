@@ -156,8 +156,17 @@ all_rows AS (
     UNION ALL
     SELECT as_of_date, 'village', admin_code, COLUMNS(* EXCLUDE (as_of_date, admin_code))
     FROM village_rows
+),
+area_names AS (
+    SELECT CASE WHEN province_code = '00' THEN 'nation' ELSE 'province' END AS admin_level,
+           province_code AS admin_code, name_zh AS admin_name, name_en AS admin_name_en
+    FROM ref.provinces
+    UNION ALL
+    SELECT 'county', county_code, name_zh, name_en FROM ref.counties
+    UNION ALL
+    SELECT 'village', village_code, village_name, NULL FROM core.villages
 )
-SELECT as_of_date, admin_level, admin_code,
+SELECT as_of_date, admin_level, admin_code, admin_name, admin_name_en,
        households_poor::BIGINT AS households_poor,
        households_lifted::BIGINT AS households_lifted,
        households_returned::BIGINT AS households_returned,
@@ -181,6 +190,7 @@ SELECT as_of_date, admin_level, admin_code,
        CASE WHEN fgt_people > 0 THEN fgt_gap_sq::DOUBLE / fgt_people END AS fgt_p2,
        CASE WHEN fgt_people > 0 THEN fgt_watts::DOUBLE / fgt_people END AS fgt_watts
 FROM all_rows
+LEFT JOIN area_names USING (admin_level, admin_code)
 WHERE households_poor + households_lifted + households_returned + households_removed > 0
    OR villages > 0;
 
@@ -188,6 +198,8 @@ COMMENT ON TABLE marts.poverty_stock IS 'Grain: one row per (as_of_date, admin_l
 COMMENT ON COLUMN marts.poverty_stock.as_of_date IS 'Processed delivery date (audit.runs, successful loads), Asia/Shanghai; the state at the end of that day.';
 COMMENT ON COLUMN marts.poverty_stock.admin_level IS 'nation, province, county, township or village.';
 COMMENT ON COLUMN marts.poverty_stock.admin_code IS 'Code of the area: 00 (nation), 2-digit province, 6-digit county, 9-digit township, 12-digit village (prefixes of the village code).';
+COMMENT ON COLUMN marts.poverty_stock.admin_name IS 'Name of the area (Chinese): ref.provinces.name_zh for the nation (全国) and provinces, ref.counties.name_zh for counties, the village''s current name (core.villages) for villages; NULL for townships and unnamed areas.';
+COMMENT ON COLUMN marts.poverty_stock.admin_name_en IS 'Name of the area in English (ref.provinces, ref.counties); NULL for townships, villages and unnamed areas.';
 COMMENT ON COLUMN marts.poverty_stock.households_poor IS 'Households with status poor, households.';
 COMMENT ON COLUMN marts.poverty_stock.households_lifted IS 'Households with status lifted, households.';
 COMMENT ON COLUMN marts.poverty_stock.households_returned IS 'Households with status returned (fell back after an exit), households.';

@@ -122,25 +122,27 @@ targets AS (
         PARTITION BY a.as_of_date, t.province_code, t.metric
         ORDER BY t.year < year(a.as_of_date), abs(t.year - year(a.as_of_date))) = 1
 )
-SELECT r.as_of_date, r.province_code,
+SELECT r.as_of_date, r.province_code, p.name_zh AS province_name,
+       p.name_en AS province_name_en,
        r.villages::BIGINT AS villages,
        r.poor_villages::BIGINT AS poor_villages,
        r.villages_with_station::BIGINT AS villages_with_station,
        r.pilot_villages::BIGINT AS pilot_villages,
        tp.target AS pilot_villages_target,
        tp.year AS pilot_target_year,
-       CASE WHEN tp.target > 0 THEN 100 * r.pilot_villages::DOUBLE / tp.target END
-           AS pilot_pct_of_target,
+       CASE WHEN tp.target > 0 THEN r.pilot_villages::DOUBLE / tp.target END
+           AS pilot_share_of_target,
        r.reached_villages::BIGINT AS reached_villages,
        tr.target AS reached_villages_target,
        tr.year AS reached_target_year,
-       CASE WHEN tr.target > 0 THEN 100 * r.reached_villages::DOUBLE / tr.target END
-           AS reached_pct_of_target,
+       CASE WHEN tr.target > 0 THEN r.reached_villages::DOUBLE / tr.target END
+           AS reached_share_of_target,
        r.households_selling_online::BIGINT AS households_selling_online,
        r.ecommerce_trainings::BIGINT AS ecommerce_trainings,
        r.solar_capacity_kw::DOUBLE AS solar_capacity_kw,
        r.paper_mulberry_mu::DOUBLE AS paper_mulberry_mu
 FROM all_rows r
+LEFT JOIN ref.provinces p USING (province_code)
 LEFT JOIN targets tp
   ON tp.as_of_date = r.as_of_date AND tp.province_code = r.province_code
  AND tp.metric = 'ecommerce_pilot_villages'
@@ -151,17 +153,19 @@ LEFT JOIN targets tr
 COMMENT ON TABLE marts.programme_coverage IS 'Grain: one row per (as_of_date, province_code); 00 = the nation. E-commerce, solar and paper-mulberry coverage as of the end of as_of_date, against the e-commerce targets of marts.effective_targets.';
 COMMENT ON COLUMN marts.programme_coverage.as_of_date IS 'Processed delivery date (Asia/Shanghai); village and household records as of the end of that day, assistance events dated on or before it.';
 COMMENT ON COLUMN marts.programme_coverage.province_code IS '2-digit province code; 00 = nation.';
+COMMENT ON COLUMN marts.programme_coverage.province_name IS 'Province name (Chinese, ref.provinces.name_zh); 全国 for 00.';
+COMMENT ON COLUMN marts.programme_coverage.province_name_en IS 'Province name (English, ref.provinces.name_en); Nation for 00.';
 COMMENT ON COLUMN marts.programme_coverage.villages IS 'Villages with a record as of the date.';
 COMMENT ON COLUMN marts.programme_coverage.poor_villages IS 'Of villages, registered poor villages.';
 COMMENT ON COLUMN marts.programme_coverage.villages_with_station IS 'Villages whose record as of the date has an e-commerce service station.';
 COMMENT ON COLUMN marts.programme_coverage.pilot_villages IS 'Villages whose record as of the date names an e-commerce pilot year (ecommerce_pilot_year not null).';
 COMMENT ON COLUMN marts.programme_coverage.pilot_villages_target IS 'Target for pilot villages (metric ecommerce_pilot_villages): the target of the first target year >= year of as_of_date, else of the last earlier year; NULL where none (provinces without a target).';
 COMMENT ON COLUMN marts.programme_coverage.pilot_target_year IS 'Year of pilot_villages_target.';
-COMMENT ON COLUMN marts.programme_coverage.pilot_pct_of_target IS '100 * pilot_villages / pilot_villages_target, percent; NULL without a target.';
+COMMENT ON COLUMN marts.programme_coverage.pilot_share_of_target IS 'pilot_villages / pilot_villages_target, fraction (1 = the target met); NULL without a target.';
 COMMENT ON COLUMN marts.programme_coverage.reached_villages IS 'Villages reached by e-commerce by the date (cumulative): a village counts from the first day it had a station in a record in force, or the date of its first ecommerce_* assistance event (village, or the village of the household), whichever is earlier.';
 COMMENT ON COLUMN marts.programme_coverage.reached_villages_target IS 'Target for villages reached (metric ecommerce_villages_cumulative), chosen as for pilot_villages_target.';
 COMMENT ON COLUMN marts.programme_coverage.reached_target_year IS 'Year (deadline) of reached_villages_target.';
-COMMENT ON COLUMN marts.programme_coverage.reached_pct_of_target IS '100 * reached_villages / reached_villages_target, percent; NULL without a target.';
+COMMENT ON COLUMN marts.programme_coverage.reached_share_of_target IS 'reached_villages / reached_villages_target, fraction (1 = the target met); NULL without a target.';
 COMMENT ON COLUMN marts.programme_coverage.households_selling_online IS 'Registered households (status other than removed) selling online as of the date.';
 COMMENT ON COLUMN marts.programme_coverage.ecommerce_trainings IS 'Assistance events of programme ecommerce_training dated on or before as_of_date (cumulative), events.';
 COMMENT ON COLUMN marts.programme_coverage.solar_capacity_kw IS 'Sum of the villages'' installed solar PV capacity as of the date, kW (summed at 0.001 kW precision).';

@@ -77,29 +77,33 @@ projected AS (
     FROM measured m
     LEFT JOIN people_targets t USING (year, province_code)
 )
-SELECT as_of_date, year::INTEGER AS year, province_code, target_people,
-       lifted_people::BIGINT AS lifted_people,
-       verified_people::BIGINT AS verified_people,
-       (lifted_people - verified_people)::BIGINT AS paper_exit_people,
-       returned_people::BIGINT AS returned_people,
-       net_people::BIGINT AS net_people,
-       CASE WHEN target_people > 0 THEN 100 * net_people::DOUBLE / target_people END
-           AS pct_of_target,
-       CASE WHEN target_people IS NOT NULL THEN run_rate_year_end END AS projected_year_end,
-       CASE WHEN target_people IS NOT NULL THEN run_rate_year_end >= target_people END
+SELECT m.as_of_date, m.year::INTEGER AS year, m.province_code,
+       p.name_zh AS province_name, p.name_en AS province_name_en, m.target_people,
+       m.lifted_people::BIGINT AS lifted_people,
+       m.verified_people::BIGINT AS verified_people,
+       (m.lifted_people - m.verified_people)::BIGINT AS paper_exit_people,
+       m.returned_people::BIGINT AS returned_people,
+       m.net_people::BIGINT AS net_people,
+       CASE WHEN m.target_people > 0 THEN m.net_people::DOUBLE / m.target_people END
+           AS share_of_target,
+       CASE WHEN m.target_people IS NOT NULL THEN m.run_rate_year_end END AS projected_year_end,
+       CASE WHEN m.target_people IS NOT NULL THEN m.run_rate_year_end >= m.target_people END
            AS on_track
-FROM projected;
+FROM projected m
+LEFT JOIN ref.provinces p USING (province_code);
 
 COMMENT ON TABLE marts.target_progress IS 'Grain: one row per (as_of_date, year, province_code); province_code 00 is the nation. People lifted out of poverty year-to-date (events of every accepted delivery, dated 1 January to as_of_date) against the target of marts.effective_targets. Provinces: every province with a target or a lifted/returned event dated in that year.';
 COMMENT ON COLUMN marts.target_progress.as_of_date IS 'Processed delivery date (audit.runs, successful loads), Asia/Shanghai calendar date; figures count events dated on or before it.';
 COMMENT ON COLUMN marts.target_progress.year IS 'Calendar year of as_of_date and of the target (Asia/Shanghai).';
 COMMENT ON COLUMN marts.target_progress.province_code IS '2-digit province code; 00 = the nation (all provinces).';
+COMMENT ON COLUMN marts.target_progress.province_name IS 'Province name (Chinese, ref.provinces.name_zh); 全国 for 00.';
+COMMENT ON COLUMN marts.target_progress.province_name_en IS 'Province name (English, ref.provinces.name_en); Nation for 00.';
 COMMENT ON COLUMN marts.target_progress.target_people IS 'Target, people to lift in the year (marts.effective_targets, metric people_lifted): a province''s delivered target, else its reference default; national = delivered 00 target, else the sum of the provinces'' delivered targets, else the reference default 00. NULL where none.';
 COMMENT ON COLUMN marts.target_progress.lifted_people IS 'People (household size on the exiting record) in exits (status events to lifted) dated from 1 January of year to as_of_date, from every accepted delivery whatever its date.';
 COMMENT ON COLUMN marts.target_progress.verified_people IS 'Of lifted_people, those in exits that meet every exit criterion (core.exit_checks.verified), people.';
 COMMENT ON COLUMN marts.target_progress.paper_exit_people IS 'Of lifted_people, those in paper exits (a criterion failed; listed in marts.exit_audit), people. verified + paper_exit = lifted.';
 COMMENT ON COLUMN marts.target_progress.returned_people IS 'People in returns (status events to returned, including lifted -> poor corrections) dated from 1 January of year to as_of_date.';
 COMMENT ON COLUMN marts.target_progress.net_people IS 'lifted_people - returned_people, people.';
-COMMENT ON COLUMN marts.target_progress.pct_of_target IS '100 * net_people / target_people, percent; NULL without a target (or a target of 0).';
+COMMENT ON COLUMN marts.target_progress.share_of_target IS 'net_people / target_people, fraction (1 = the target met); NULL without a target (or a target of 0).';
 COMMENT ON COLUMN marts.target_progress.projected_year_end IS 'net_people * days in year / day of year of as_of_date (1 January = 1), people at the current run rate; NULL without a target.';
 COMMENT ON COLUMN marts.target_progress.on_track IS 'projected_year_end >= target_people; NULL without a target.';

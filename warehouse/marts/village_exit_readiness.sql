@@ -33,23 +33,31 @@ rated AS (
     LEFT JOIN village_records r ON r.village_code = s.admin_code
     LEFT JOIN ref.provinces p ON p.province_code = left(s.admin_code, 2)
 )
-SELECT as_of_date, village_code, province_code, county_code, village_name, is_poor_village,
-       poor_households, poor_people, rural_population, incidence, western_exit_rule,
-       threshold,
+SELECT r.as_of_date, r.village_code, r.village_name, r.province_code,
+       p.name_zh AS province_name, p.name_en AS province_name_en, r.county_code,
+       c.name_zh AS county_name, c.name_en AS county_name_en, r.is_poor_village,
+       r.poor_households, r.poor_people, r.rural_population, r.incidence, r.western_exit_rule,
+       r.threshold::DOUBLE AS threshold,
        -- Compared in exact decimals: poor / population < threshold.
-       CASE WHEN rural_population > 0
-            THEN poor_people::DECIMAL(38,3) < threshold * rural_population END AS ready
+       CASE WHEN r.rural_population > 0
+            THEN r.poor_people::DECIMAL(38,3) < r.threshold * r.rural_population END AS ready
 FROM (
     SELECT *,
            CASE WHEN western_exit_rule THEN 0.03 ELSE 0.02 END::DECIMAL(4,3) AS threshold
     FROM rated
-);
+) r
+LEFT JOIN ref.provinces p USING (province_code)
+LEFT JOIN ref.counties c USING (county_code);
 
 COMMENT ON TABLE marts.village_exit_readiness IS 'Grain: one row per village code known as of the latest as_of_date. Poverty incidence (remaining poor people / rural hukou population) against the village exit threshold: 0.03 in provinces under the western rule (ref.provinces.western_exit_rule), else 0.02. Figures equal the village rows of marts.poverty_stock at that date.';
 COMMENT ON COLUMN marts.village_exit_readiness.as_of_date IS 'Latest processed delivery date (Asia/Shanghai): the state at the end of that day.';
 COMMENT ON COLUMN marts.village_exit_readiness.village_code IS '12-digit village code.';
 COMMENT ON COLUMN marts.village_exit_readiness.province_code IS '2-digit province code (first 2 digits of the village code).';
 COMMENT ON COLUMN marts.village_exit_readiness.county_code IS '6-digit county code (first 6 digits of the village code).';
+COMMENT ON COLUMN marts.village_exit_readiness.county_name IS 'County name (Chinese, ref.counties.name_zh); NULL where ref.counties does not name the county.';
+COMMENT ON COLUMN marts.village_exit_readiness.county_name_en IS 'County name (English, ref.counties.name_en); NULL where ref.counties does not name the county.';
+COMMENT ON COLUMN marts.village_exit_readiness.province_name IS 'Province name (Chinese, ref.provinces.name_zh).';
+COMMENT ON COLUMN marts.village_exit_readiness.province_name_en IS 'Province name (English, ref.provinces.name_en).';
 COMMENT ON COLUMN marts.village_exit_readiness.village_name IS 'Village name as of the date (a place name, not PII); NULL when the village has households but no village record.';
 COMMENT ON COLUMN marts.village_exit_readiness.is_poor_village IS 'Registered poor village (贫困村) as of the date.';
 COMMENT ON COLUMN marts.village_exit_readiness.poor_households IS 'Households with status poor or returned, households.';
@@ -57,5 +65,5 @@ COMMENT ON COLUMN marts.village_exit_readiness.poor_people IS 'People (household
 COMMENT ON COLUMN marts.village_exit_readiness.rural_population IS 'Rural hukou population of the village, people (0 when unknown).';
 COMMENT ON COLUMN marts.village_exit_readiness.incidence IS 'poor_people / rural_population, fraction; NULL when rural_population is 0.';
 COMMENT ON COLUMN marts.village_exit_readiness.western_exit_rule IS 'The province exits under the western rule (3%); false when the province is not in ref.provinces.';
-COMMENT ON COLUMN marts.village_exit_readiness.threshold IS 'Exit threshold on incidence, fraction: 0.03 under the western rule, else 0.02.';
+COMMENT ON COLUMN marts.village_exit_readiness.threshold IS 'Exit threshold on incidence, fraction: 0.03 under the western rule, else 0.02 (compared exactly, in decimals).';
 COMMENT ON COLUMN marts.village_exit_readiness.ready IS 'incidence < threshold (strictly below); NULL when incidence is NULL.';

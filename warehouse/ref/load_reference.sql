@@ -1,5 +1,6 @@
 -- Replaces the ref schema from the reference CSV files kept in the repository (the folder
--- contract/ref, bound as ref_dir), typed here. Each table's grain is stated in migration 002.
+-- contract/ref, bound as ref_dir), typed here; ref.code_labels comes from the contract
+-- (loader.load_reference). Each table's grain is stated in migration 002.
 DELETE FROM ref.poverty_lines;
 INSERT INTO ref.poverty_lines
 SELECT year::INT, line_yuan_per_person::INT, basis, confidence, note
@@ -12,9 +13,15 @@ SELECT province_code, name_en, name_zh, region, western_exit_rule::BOOLEAN,
        poor_2013_confidence
 FROM read_csv($ref_dir || '/provinces.csv', header = true, all_varchar = true);
 
+-- The nation, so that area code 00 of the marts has its names here too.
+INSERT INTO ref.provinces (province_code, name_en, name_zh, has_poverty_counties,
+                           poverty_counties_832)
+SELECT '00', 'Nation', '全国', bool_or(has_poverty_counties), sum(poverty_counties_832)::INT
+FROM ref.provinces;
+
 DELETE FROM ref.national_poverty;
 INSERT INTO ref.national_poverty
-SELECT year::INT, rural_poor_10k::INT, reduction_10k::INT, incidence_pct::DOUBLE,
+SELECT year::INT, rural_poor_10k::INT, reduction_10k::INT, incidence_pct::DOUBLE / 100,
        source_confidence, source
 FROM read_csv($ref_dir || '/national_poverty.csv', header = true, all_varchar = true);
 
@@ -35,3 +42,5 @@ SELECT county_code, name_en, name_zh, wrongful_exit_rate::DOUBLE,
        missed_identification_rate::DOUBLE, public_approval::DOUBLE, evaluation_year::INT,
        source, confidence
 FROM read_csv($ref_dir || '/counties.csv', header = true, all_varchar = true);
+
+DELETE FROM ref.code_labels;
