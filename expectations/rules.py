@@ -24,9 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 # The contract's value patterns; the suites take them from here with the checks.
-from contract.landing import HOUSEHOLD_ID_PATTERN as HOUSEHOLD_ID_PATTERN
-from contract.landing import ID_PATTERN as ID_PATTERN
-from contract.landing import VILLAGE_CODE_PATTERN as VILLAGE_CODE_PATTERN
+from contract.landing import ID_PATTERN
 
 Severity = Literal["error", "warn"]
 DELIVERY_DATE = ":delivery_date"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from contract.landing import ASSISTANCE
+from contract.landing import ASSISTANCE, HOUSEHOLD_ID_PATTERN, VILLAGE_CODE_PATTERN
 from expectations.rules import (
     DELIVERY_DATE,
-    HOUSEHOLD_ID_PATTERN,
-    VILLAGE_CODE_PATTERN,
     Between,
     InSet,
     MatchesRegex,

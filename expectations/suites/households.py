@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from contract.landing import HOUSEHOLDS
+from contract.landing import HOUSEHOLD_ID_PATTERN, HOUSEHOLDS, ID_PATTERN, VILLAGE_CODE_PATTERN
 from expectations.rules import (
     DELIVERY_DATE,
-    HOUSEHOLD_ID_PATTERN,
-    ID_PATTERN,
-    VILLAGE_CODE_PATTERN,
     AAtLeastB,
     Between,
     InSet,

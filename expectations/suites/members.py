@@ -6,10 +6,8 @@ members across deliveries, so it is checked after the transform, not on one deli
 
 from __future__ import annotations
 
-from contract.landing import MEMBERS
+from contract.landing import HOUSEHOLD_ID_PATTERN, ID_PATTERN, MEMBERS
 from expectations.rules import (
-    HOUSEHOLD_ID_PATTERN,
-    ID_PATTERN,
     InSet,
     MatchesRegex,
     RowCondition,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from expectations.rules import VILLAGE_CODE_PATTERN, Between, MatchesRegex, Rule, Suite
+from contract.landing import VILLAGE_CODE_PATTERN
+from expectations.rules import Between, MatchesRegex, Rule, Suite
 
 VERSION = "1"
 
