@@ -314,12 +314,18 @@ def build_core(staging: Path, out: Path, *, households_per_bucket: int | None = 
     for part, batch in enumerate(batches):
         started = time.perf_counter()
         # Every delivered household id has its bucket; a row without one (none passes
-        # validation) goes to the first bucket: nothing is lost.
+        # validation) goes to the first bucket: nothing is lost. Rows are picked by a set
+        # of the batch's households (a join with every household's bucket per batch cost
+        # several times more at national scale).
+        in_batch = buckets.filter(pl.col("bucket").is_in(batch))
+        picked = pl.col("household_id").is_in(in_batch["household_id"].implode())
+        if 0 in batch:
+            picked = picked | pl.col("household_id").is_null()
         rows = {
             e: cands[e]
-            .join(buckets.lazy(), on="household_id", how="left")
+            .filter(picked)
+            .join(in_batch.lazy(), on="household_id", how="left")
             .with_columns(pl.col("bucket").fill_null(0))
-            .filter(pl.col("bucket").is_in(batch))
             for e in ("households", "members")
         }
         w.part, w.collecting = part, len(batch) > 1
