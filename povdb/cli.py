@@ -10,6 +10,7 @@ povdb bench      the pipeline against the DuckDB floor at a scale (not part of t
 povdb verify     rebuild the warehouse from staging aside and compare every table with it
 povdb check      what a run would hold of a delivery folder, before it is sent
 povdb airflow    any Airflow command, on this project's embedded configuration
+povdb cluster    up|down|status: PostgreSQL, Redis, Airflow and Celery workers on this host
 """
 
 from __future__ import annotations
@@ -514,6 +515,14 @@ def cmd_airflow(a: argparse.Namespace) -> int:
     return airflow(a.args).returncode
 
 
+def cmd_cluster(a: argparse.Namespace) -> int:
+    from povdb import cluster
+
+    if a.data_root:
+        os.environ["POVDB_HOME"] = str(settings.data_root(a.data_root))
+    return cluster.cmd(a.action, foreground=a.foreground)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="povdb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -632,6 +641,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     c.add_argument("--json", action="store_true", help="print the findings as one JSON document")
     c.set_defaults(fn=cmd_check)
+
+    cl = add_parser(
+        "cluster",
+        help="PostgreSQL, Redis, Airflow and Celery workers on this host: up, down, status",
+        description="up: start PostgreSQL (Airflow's metadata), Redis (the Celery broker),"
+        " Airflow's api-server, scheduler, dag-processor and triggerer and the Celery workers,"
+        " all on 127.0.0.1, and wait until each is ready; down: stop all of them and anything"
+        " left running for them; status: what runs, with pids, ports and logs. Everything is"
+        " kept under POVDB_CLUSTER_DIR (default <AIRFLOW_HOME>/cluster). Exit 0: done (status:"
+        " every server runs); 1: status found a server stopped, or down could not stop one;"
+        " 2: up could not start (why is printed; nothing is left running). See"
+        ' docs/runbook.md, "The cluster".',
+    )
+    cl.add_argument("action", choices=["up", "down", "status"])
+    cl.add_argument(
+        "--foreground",
+        action="store_true",
+        help="up: stay in the foreground; Ctrl-C or SIGTERM brings the cluster down",
+    )
+    cl.set_defaults(fn=cmd_cluster)
 
     af = sub.add_parser("airflow", help="an Airflow command on the embedded configuration")
     af.add_argument("args", nargs=argparse.REMAINDER)

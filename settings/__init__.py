@@ -13,7 +13,12 @@ listed in docs/runbook.md ("Settings"):
 - ``POVDB_LOAD_MEMORY``, ``POVDB_PUBLISH_MEMORY``, ``POVDB_TRANSFORM_MEMORY``: DuckDB memory
   limits of the load, the publish and the transform's DuckDB work;
 - ``POVDB_BUCKET_HOUSEHOLDS``: households per transform bucket;
-- ``POVDB_CRASH_AT``, ``POVDB_STOP_AT``: fault injection (``settings.faults``).
+- ``POVDB_CRASH_AT``, ``POVDB_STOP_AT``: fault injection (``settings.faults``);
+- ``POVDB_HOSTNAME``: the name this node goes by in the data-root lock and in Airflow's
+  task instances (default: the host name);
+- ``POVDB_LOCK_STALE_AFTER``: seconds without a heartbeat after which a lease is taken over;
+- ``POVDB_CLUSTER_DIR``, ``POVDB_CLUSTER_WORKERS``, ``POVDB_CLUSTER_PG_PORT``,
+  ``POVDB_CLUSTER_REDIS_PORT``, ``POVDB_PG_BINDIR``: the local cluster (``povdb cluster``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import datetime as dt
 import logging
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +143,99 @@ def airflow_api_url() -> str:
     if host in ("", "0.0.0.0", "::"):
         host = "127.0.0.1"
     return f"http://{host}:{os.environ.get('AIRFLOW__API__PORT', '8080')}"
+
+
+# --- the cluster topology (povdb cluster) ----------------------------------------------
+
+
+def hostname() -> str:
+    """The name this node goes by: in the data-root lease (``host``) and, on the cluster's
+    workers, in Airflow's task instances (``[core] hostname_callable``). ``POVDB_HOSTNAME``,
+    else the host name. Two processes with different names never assume they share a
+    kernel (see pipeline/lock.py)."""
+    return os.environ.get("POVDB_HOSTNAME") or socket.gethostname()
+
+
+def cluster_dir() -> Path:
+    """Where ``povdb cluster`` keeps its servers' data, logs and pids (``POVDB_CLUSTER_DIR``,
+    default ``<AIRFLOW_HOME>/cluster``)."""
+    raw = os.environ.get("POVDB_CLUSTER_DIR")
+    return Path(raw).expanduser().resolve() if raw else airflow_home() / "cluster"
+
+
+def _whole(name: str, default: int, least: int) -> int:
+    raw = os.environ.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, not {value}")
+    return value
+
+
+def cluster_workers() -> int:
+    """Celery workers ``povdb cluster up`` starts (``POVDB_CLUSTER_WORKERS``, default 2),
+    each running one task at a time."""
+    return _whole("POVDB_CLUSTER_WORKERS", 2, 1)
+
+
+def cluster_port(server: str) -> int:
+    """The port of the cluster's ``postgres`` or ``redis`` (``POVDB_CLUSTER_PG_PORT``,
+    ``POVDB_CLUSTER_REDIS_PORT``); 0 (the default): a free one, chosen at ``up``."""
+    name = {"postgres": "POVDB_CLUSTER_PG_PORT", "redis": "POVDB_CLUSTER_REDIS_PORT"}[server]
+    return _whole(name, 0, 0)
+
+
+def api_port() -> int:
+    """Airflow's API server port (``AIRFLOW__API__PORT``, default 8080)."""
+    return _whole("AIRFLOW__API__PORT", 8080, 1)
+
+
+def postgres_bindir() -> Path | None:
+    """The folder of PostgreSQL's ``initdb`` and ``pg_ctl`` (``POVDB_PG_BINDIR``, else
+    ``initdb`` on the PATH, else the newest of Debian's ``/usr/lib/postgresql/*/bin``);
+    None when there is none."""
+    if raw := os.environ.get("POVDB_PG_BINDIR"):
+        return Path(raw)
+    import shutil
+
+    if found := shutil.which("initdb"):
+        return Path(found).resolve().parent
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return debian[-1].parent if debian else None
+
+
+def cluster_airflow_env(
+    *, db_url: str, broker_url: str, api_port: int, jwt_secret: str, fernet_key: str
+) -> dict[str, str]:
+    """Airflow's configuration on the cluster: PostgreSQL metadata, the CeleryExecutor on
+    Redis, the API server on localhost. It overrides what the environment says about these
+    (the cluster owns them); everything else is as on the embedded default."""
+    env = airflow_env()
+    env.update(
+        {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db_url,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "settings.hostname",
+            "AIRFLOW__CORE__FERNET_KEY": fernet_key,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            # Every component signs and checks the tokens tasks use with the same secret.
+            "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
+            "AIRFLOW__API__SECRET_KEY": jwt_secret,
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get(
+                "AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"
+            ),
+        }
+    )
+    return env
 
 
 # --- the pseudonymisation secret ---------------------------------------------------------
