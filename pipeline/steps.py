@@ -506,7 +506,7 @@ def run_all(ctx: RunContext) -> dict:
             f"data root {ctx.paths.home} is locked by {lock.describe(ctx.paths.lock)}:"
             " another run is working on it; nothing was done. Run again once it has finished."
             f" A run that died is taken over at once when it died in a step on this host,"
-            f" else once its heartbeat is {lock.STALE_AFTER} old (docs/runbook.md)."
+            f" else once its heartbeat is {lock.stale_after()} old (docs/runbook.md)."
         )
     try:
         # The whole run counts as working: if this process dies between two steps, the

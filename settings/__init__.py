@@ -156,6 +156,12 @@ def hostname() -> str:
     return os.environ.get("POVDB_HOSTNAME") or socket.gethostname()
 
 
+def lock_stale_after() -> int:
+    """Seconds without a heartbeat after which the data-root lease of a run is taken over
+    (``POVDB_LOCK_STALE_AFTER``, default 1800; why: pipeline/lock.py)."""
+    return _whole("POVDB_LOCK_STALE_AFTER", 1800, 1)
+
+
 def cluster_dir() -> Path:
     """Where ``povdb cluster`` keeps its servers' data, logs and pids (``POVDB_CLUSTER_DIR``,
     default ``<AIRFLOW_HOME>/cluster``)."""

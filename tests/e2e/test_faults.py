@@ -31,6 +31,7 @@ import duckdb
 import pytest
 from support import table_contents
 
+import settings
 from contract.landing import ENTITIES
 from pipeline import lock, steps
 from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
@@ -199,7 +200,11 @@ def test_kill_9_leaves_a_whole_state_and_a_rerun_completes_it(
     # The dead run's lease is left behind, naming the process that died in a step; the
     # next run takes it over at once.
     lease = lock.read_lease(root / ".povdb.lock")
-    assert lease and lease["owner"] == "crashed/2015-03-02" and proc.pid in lease["busy"]
+    assert (
+        lease
+        and lease["owner"] == "crashed/2015-03-02"
+        and f"{proc.pid}@{settings.hostname()}" in lease["busy"]
+    )
 
     if not loaded:
         # Staging of day 2 is rewritten but the warehouse never loaded it: a run of

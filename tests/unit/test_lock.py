@@ -1,5 +1,7 @@
 """The data-root lease: one run at a time, retries of the same run welcome, dead runs
-taken over (at once when their process died in a step on this host)."""
+taken over (at once when their process died in a step on this host, once their heartbeat
+expired when it ran on another). Hosts are simulated by their names (``POVDB_HOSTNAME``):
+each has its own ``.active`` flock, as two real hosts sharing the data root would."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+import settings
 from pipeline import lock
 
 
@@ -38,7 +42,7 @@ def test_stale_lease_is_taken_over(tmp_path: Path) -> None:
     lock.try_acquire(path, "dead-run")
     lease = json.loads(path.read_text())
     lease["heartbeat_at"] = (
-        dt.datetime.now(dt.UTC) - lock.STALE_AFTER - dt.timedelta(seconds=1)
+        dt.datetime.now(dt.UTC) - lock.stale_after() - dt.timedelta(seconds=1)
     ).isoformat()
     path.write_text(json.dumps(lease))
     assert lock.try_acquire(path, "run-b")
@@ -99,7 +103,11 @@ def test_a_run_that_died_in_a_step_is_taken_over_at_once(tmp_path: Path) -> None
     proc = _holder(path, "dead-run", "die")
     assert proc.wait(30) == -signal.SIGKILL
     lease = lock.read_lease(path)
-    assert lease and lease["owner"] == "dead-run" and lease["busy"] == [proc.pid]
+    assert (
+        lease
+        and lease["owner"] == "dead-run"
+        and lease["busy"] == [f"{proc.pid}@{settings.hostname()}"]
+    )
     assert lock.try_acquire(path, "run-b"), "no heartbeat wait: its process is gone"
     assert lock.read_lease(path)["owner"] == "run-b"
     assert lock.read_lease(path)["busy"] == []
@@ -125,7 +133,7 @@ def test_a_busy_lease_of_another_host_waits_for_its_heartbeat(tmp_path: Path) ->
     path = tmp_path / ".povdb.lock"
     lock.try_acquire(path, "remote-run")
     lease = json.loads(path.read_text())
-    lease.update(host="another-host", busy=[12345])
+    lease.update(host="another-host", busy=["12345@another-host"])
     path.write_text(json.dumps(lease))
     assert not lock.try_acquire(path, "run-b"), "its process may live on the other host"
 
@@ -134,7 +142,111 @@ def test_nested_steps_of_one_process(tmp_path: Path) -> None:
     path = tmp_path / ".povdb.lock"
     with lock.held(path, "run-a"):
         with lock.held(path, "run-a"):
-            assert lock.read_lease(path)["busy"] == [os.getpid()] * 2
-        assert lock.read_lease(path)["busy"] == [os.getpid()]
+            assert lock.read_lease(path)["busy"] == [lock._me()] * 2
+        assert lock.read_lease(path)["busy"] == [lock._me()]
         assert not lock.try_acquire(path, "run-b")
     assert lock.read_lease(path)["busy"] == []
+
+
+# --- two hosts sharing the data root ---------------------------------------------------
+
+HOST_A, HOST_B = "host-a.example", "host-b.example"
+STALE = 3  # seconds: POVDB_LOCK_STALE_AFTER of the simulated hosts (heartbeat every 0.3 s)
+
+ON_HOST = """
+import os, signal, sys
+from pathlib import Path
+from pipeline import lock
+path, owner, then = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+if then == "try":
+    print("acquired" if lock.try_acquire(path, owner) else "refused", flush=True)
+    sys.exit(0)
+with lock.held(path, owner):
+    print("in a step", flush=True)
+    if then == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if then == "wait":
+        sys.stdin.readline()
+"""
+
+
+def _on_host(host: str, path: Path, owner: str, then: str) -> subprocess.Popen:
+    """A process of run ``owner`` on the simulated host ``host``."""
+    env = {**os.environ, "POVDB_HOSTNAME": host, "POVDB_LOCK_STALE_AFTER": str(STALE)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ON_HOST, str(path), owner, then],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    if then != "try":
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "in a step"
+    return proc
+
+
+def _try_on(host: str, path: Path, owner: str) -> bool:
+    proc = _on_host(host, path, owner, "try")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    return out.strip() == "acquired"
+
+
+def test_a_live_holder_on_another_host_keeps_the_lease(tmp_path: Path) -> None:
+    """Host B asks for longer than the heartbeat expiry while a step of run A works on
+    host A: refused every time, since A's heartbeat stays fresh."""
+    path = tmp_path / ".povdb.lock"
+    holder = _on_host(HOST_A, path, "run-a", "wait")
+    try:
+        deadline = time.monotonic() + 2.5 * STALE
+        while time.monotonic() < deadline:
+            assert not _try_on(HOST_B, path, "run-b"), lock.read_lease(path)
+            time.sleep(0.5)
+    finally:
+        holder.communicate("go\n", timeout=30)
+    assert holder.returncode == 0
+    assert lock.read_lease(path)["owner"] == "run-a"
+
+
+def test_a_holder_that_died_on_another_host_is_taken_over_once_its_heartbeat_expires(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / ".povdb.lock"
+    holder = _on_host(HOST_A, path, "run-a", "die")
+    assert holder.wait(30) == -signal.SIGKILL
+    lease = lock.read_lease(path)
+    assert lease and lease["busy"] == [f"{holder.pid}@{HOST_A}"]
+    # Host B's kernel cannot tell whether a process of host A lives: it waits ...
+    assert not _try_on(HOST_B, path, "run-b")
+    # ... while host A's own kernel knows at once that its process died in a step.
+    assert _try_on(HOST_A, path, "run-c")
+    assert lock.release(path, "run-c")
+
+    holder = _on_host(HOST_A, path, "run-a", "die")
+    assert holder.wait(30) == -signal.SIGKILL
+    died_at = time.monotonic()
+    while not _try_on(HOST_B, path, "run-b"):
+        assert time.monotonic() - died_at < STALE + 10, "never taken over"
+        time.sleep(0.3)
+    assert time.monotonic() - died_at >= STALE - 1.0, "taken over before the expiry"
+    lease = lock.read_lease(path)
+    assert lease["owner"] == "run-b" and lease["host"] == HOST_B
+
+
+def test_a_run_working_on_two_hosts_is_not_taken_over_on_one_hosts_word(
+    tmp_path: Path,
+) -> None:
+    """Run A works in a step on host A; a task of A on host B enters and leaves a step, so
+    the lease was last written by host B. A new run on host B sees nobody working on host
+    B, but the lease lists a busy process of host A: it waits."""
+    path = tmp_path / ".povdb.lock"
+    holder = _on_host(HOST_A, path, "run-a", "wait")
+    try:
+        other = _on_host(HOST_B, path, "run-a", "leave")
+        assert other.wait(30) == 0
+        lease = lock.read_lease(path)
+        assert lease["host"] == HOST_B and lease["busy"] == [f"{holder.pid}@{HOST_A}"]
+        assert not _try_on(HOST_B, path, "run-b")
+    finally:
+        holder.communicate("go\n", timeout=30)
+    assert lock.read_lease(path)["owner"] == "run-a"
