@@ -9,12 +9,13 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 export POVDB_HOME ?= $(CURDIR)/data
 
-.PHONY: help demo test lint typecheck deps unit airflow bench clean sync docs
+.PHONY: help demo test lint typecheck deps unit airflow cluster bench clean sync docs
 
 help:
 	@echo "make demo   - generate demo deliveries and run the nightly DAG through Airflow"
 	@echo "make test   - lint, type-check and run every test (what CI runs)"
 	@echo "make airflow - start Airflow locally (UI on http://localhost:8080); Ctrl-C stops it"
+	@echo "make cluster - PostgreSQL, Redis, Airflow and two Celery workers on this host; Ctrl-C stops them"
 	@echo "make bench  - benchmarks (not part of make test)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -48,6 +49,10 @@ test: lint typecheck deps unit
 
 airflow: sync
 	$(BIN)/python -m povdb.airflow_local
+
+# The cluster topology in the foreground (docs/runbook.md, "The cluster").
+cluster: sync
+	$(BIN)/povdb cluster up --foreground
 
 bench: sync
 	$(BIN)/povdb bench --scale province

@@ -520,7 +520,16 @@ def cmd_cluster(a: argparse.Namespace) -> int:
 
     if a.data_root:
         os.environ["POVDB_HOME"] = str(settings.data_root(a.data_root))
-    return cluster.cmd(a.action, foreground=a.foreground)
+    foreground = a.foreground
+    if a.action != "airflow":
+        # The airflow action's arguments take the rest of the line: so do options after
+        # the other actions (`povdb cluster up --foreground`).
+        unknown = [x for x in a.args if x != "--foreground"]
+        if unknown:
+            print(f"povdb cluster {a.action}: unknown arguments {unknown}", file=sys.stderr)
+            return 2
+        foreground = foreground or "--foreground" in a.args
+    return cluster.cmd(a.action, foreground=foreground, args=a.args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -648,17 +657,21 @@ def main(argv: list[str] | None = None) -> int:
         description="up: start PostgreSQL (Airflow's metadata), Redis (the Celery broker),"
         " Airflow's api-server, scheduler, dag-processor and triggerer and the Celery workers,"
         " all on 127.0.0.1, and wait until each is ready; down: stop all of them and anything"
-        " left running for them; status: what runs, with pids, ports and logs. Everything is"
+        " left running for them; status: what runs, with pids, ports and logs; airflow ARGS:"
+        " any Airflow command on the cluster's configuration. Everything is"
         " kept under POVDB_CLUSTER_DIR (default <AIRFLOW_HOME>/cluster). Exit 0: done (status:"
         " every server runs); 1: status found a server stopped, or down could not stop one;"
         " 2: up could not start (why is printed; nothing is left running). See"
         ' docs/runbook.md, "The cluster".',
     )
-    cl.add_argument("action", choices=["up", "down", "status"])
+    cl.add_argument("action", choices=["up", "down", "status", "airflow"])
     cl.add_argument(
         "--foreground",
         action="store_true",
         help="up: stay in the foreground; Ctrl-C or SIGTERM brings the cluster down",
+    )
+    cl.add_argument(
+        "args", nargs=argparse.REMAINDER, help="airflow: the Airflow command and its arguments"
     )
     cl.set_defaults(fn=cmd_cluster)
 

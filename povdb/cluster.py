@@ -611,9 +611,26 @@ def status(root: Path | None = None) -> tuple[bool, list[str]]:
     return ok, lines
 
 
-def cmd(action: str, foreground: bool = False) -> int:
-    """``povdb cluster up|down|status``: exit 0 on success (status: every server runs)."""
+def airflow_command(args: list[str], root: Path | None = None) -> int:
+    """Any ``airflow`` command on the cluster's configuration (its PostgreSQL, its broker)."""
+    layout = Layout(root or settings.cluster_dir())
+    if not layout.state.exists() or "postgres" not in running(layout):
+        raise ClusterError(f"the cluster in {layout.root} is not up: povdb cluster up first")
+    state = json.loads(layout.state.read_text())
+    env = airflow_env(layout, state, _secrets(layout))
+    return subprocess.run([_airflow_bin(), *args], env=env).returncode
+
+
+def cmd(action: str, foreground: bool = False, args: list[str] | None = None) -> int:
+    """``povdb cluster up|down|status|airflow``: exit 0 on success (status: every server
+    runs; airflow: the command's own exit code)."""
     root = settings.cluster_dir()
+    if action == "airflow":
+        try:
+            return airflow_command(args or [], root)
+        except ClusterError as exc:
+            print(f"povdb cluster airflow: {exc}", file=sys.stderr)
+            return 2
     if action == "status":
         ok, lines = status(root)
         print("\n".join(lines))

@@ -1,0 +1,234 @@
+"""The cluster topology on real servers: `povdb cluster up` (PostgreSQL, Redis, Airflow's
+servers, two Celery workers), a 3-date backfill of the demo deliveries through the REST API,
+then `povdb cluster down`.
+
+Every run succeeds; the task instances are in PostgreSQL, were sent through Celery and ran
+on both workers (one task at a time each); the pseudonymisation secret comes from an Airflow
+Variable; the warehouse equals, table by table, the one the embedded path builds from the
+same deliveries; and nothing of the cluster runs after `down`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import free_port, processes_of
+
+import settings
+from generator import generate
+from pipeline.context import RunContext
+from pipeline.steps import run_all
+from povdb import cluster
+from warehouse.digest import differences, digests
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(480)]
+
+START, DAYS, SEED = dt.date(2015, 3, 1), 3, 42
+SECRET = os.environ["POVDB_PSEUDONYM_SECRET"]
+POVDB = str(Path(sys.executable).with_name("povdb"))
+
+
+def _servers_installed() -> None:
+    missing = []
+    if settings.postgres_bindir() is None:
+        missing.append("postgresql")
+    if shutil.which("redis-server") is None:
+        missing.append("redis-server")
+    if missing:
+        message = f"the cluster test needs Debian's {' and '.join(missing)} (.ci/run installs them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+class Cluster:
+    def __init__(self, root: Path, data_root: Path) -> None:
+        self.root = root
+        self.airflow_home = root / "airflow"
+        self.dir = self.airflow_home / "cluster"
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        # The secret comes from the Airflow Variable the test sets, as in a deployment.
+        env.pop("POVDB_PSEUDONYM_SECRET", None)
+        env.pop("POVDB_CLUSTER_DIR", None)
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.airflow_home),
+                "AIRFLOW__API__PORT": str(self.port),
+                "POVDB_HOME": str(data_root),
+                # Only the backfill's runs: no scheduled run of the latest closed day.
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            }
+        )
+        self.env = env
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = ""
+
+    def povdb(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [POVDB, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+
+    def api(self, method: str, path: str, body: dict | None = None) -> dict:
+        req = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def login(self) -> None:
+        file = self.airflow_home / "simple_auth_manager_passwords.json.generated"
+        user, password = next(iter(json.loads(file.read_text()).items()))
+        self.token = self.api("POST", "/auth/token", {"username": user, "password": password})[
+            "access_token"
+        ]
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {f.name}\n" + "\n".join(f.read_text(errors="replace").splitlines()[-40:])
+            for f in sorted((self.dir / "logs").glob("*.log"))
+        )
+
+    def metadata(self, sql: str) -> list[tuple]:
+        """Rows of a query on the cluster's PostgreSQL metadata database."""
+        import psycopg2
+
+        state = json.loads((self.dir / "cluster.json").read_text())
+        password = json.loads((self.dir / "secrets.json").read_text())["postgres_password"]
+        con = psycopg2.connect(
+            host="127.0.0.1",
+            port=state["postgres_port"],
+            user="airflow",
+            password=password,
+            dbname="airflow",
+        )
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql)
+                return list(cur.fetchall())
+        finally:
+            con.close()
+
+
+def _wait(what: str, check, c: Cluster, timeout: float):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except OSError as exc:
+            last = exc
+        time.sleep(2)
+    pytest.fail(f"timed out waiting for {what} (last: {str(last)[:2000]})\n{c.logs()[-8000:]}")
+
+
+@pytest.fixture
+def deliveries(tmp_path: Path) -> Path:
+    landing = tmp_path / "landing"
+    generate(landing, scale="demo", days=DAYS, start=START, seed=SEED)
+    return landing
+
+
+@pytest.fixture
+def cluster_root() -> Iterator[Path]:
+    # PostgreSQL runs as `postgres` when the tests run as root: it must reach the folder.
+    root = Path(tempfile.mkdtemp(prefix="povdb-cluster-"))
+    root.chmod(0o711)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_backfill_on_the_cluster_equals_the_embedded_path(
+    deliveries: Path, cluster_root: Path, tmp_path: Path
+) -> None:
+    _servers_installed()
+    data = cluster_root / "data"
+    shutil.copytree(deliveries, data / "landing")
+    c = Cluster(cluster_root, data)
+
+    started = c.povdb("cluster", "up")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        status = c.povdb("cluster", "status", timeout=60)
+        assert status.returncode == 0, status.stdout
+        c.login()
+        c.api("POST", "/api/v2/variables", {"key": "povdb_pseudonym_secret", "value": SECRET})
+        _wait(
+            "the DAG to be parsed",
+            lambda: c.api("GET", "/api/v2/dags/poverty_nightly"),
+            c,
+            180,
+        )
+        c.api("PATCH", "/api/v2/dags/poverty_nightly", {"is_paused": False})
+        last = START + dt.timedelta(days=DAYS - 1)
+        backfill = c.api(
+            "POST",
+            "/api/v2/backfills",
+            {
+                "dag_id": "poverty_nightly",
+                "from_date": f"{START}T00:00:00+08:00",
+                "to_date": f"{last}T00:00:00+08:00",
+                "max_active_runs": 3,
+                "reprocess_behavior": "completed",
+            },
+        )
+        _wait(
+            "the backfill",
+            lambda: c.api("GET", f"/api/v2/backfills/{backfill['id']}").get("completed_at"),
+            c,
+            360,
+        )
+        runs = c.api("GET", "/api/v2/dags/poverty_nightly/dagRuns?limit=100")["dag_runs"]
+        assert (
+            sorted(r["state"] for r in runs if r["run_type"] == "backfill") == ["success"] * DAYS
+        ), c.logs()
+
+        # The metadata is in PostgreSQL, and the embedded SQLite file was never made.
+        (version,) = c.metadata("SELECT version()")[0]
+        assert version.startswith("PostgreSQL"), version
+        assert not (c.airflow_home / "airflow.db").exists()
+        tis = c.metadata(
+            "SELECT hostname, queue, state, external_executor_id FROM task_instance"
+            " WHERE dag_id = 'poverty_nightly'"
+        )
+        assert tis and {state for _, _, state, _ in tis} == {"success"}, tis
+        # Sent through Celery: every task instance carries its Celery task id, went to
+        # Celery's default queue, and ran on a worker of the cluster; both took tasks.
+        assert all(ext for *_, ext in tis), "a task instance without a Celery task id"
+        assert {queue for _, queue, _, _ in tis} == {"default"}
+        host = json.loads((c.dir / "cluster.json").read_text())["host"]
+        assert {h for h, *_ in tis} == {f"worker1@{host}", f"worker2@{host}"}
+    finally:
+        stopped = c.povdb("cluster", "down", timeout=120)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert cluster.marked_processes(c.dir) == [], "a process of the cluster still runs"
+    assert [p for p in processes_of(c.airflow_home) if cluster._alive(p)] == []
+    final = c.povdb("cluster", "status", timeout=60)
+    assert final.returncode == 1 and "running" not in final.stdout, final.stdout
+
+    # The embedded path on the same deliveries, same secret (the test's environment).
+    embedded = tmp_path / "embedded"
+    shutil.copytree(deliveries, embedded / "landing")
+    for i in range(DAYS):
+        run_all(RunContext.local(START + dt.timedelta(days=i), embedded))
+    got = digests(data / "warehouse" / "poverty.duckdb")
+    want = digests(embedded / "warehouse" / "poverty.duckdb")
+    assert differences(got, want) == [], differences(got, want)

@@ -1,0 +1,90 @@
+"""`povdb cluster`'s refusals, before it starts anything: a server binary missing, a port
+taken; and the Airflow configuration it gives every component."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from povdb import cluster
+
+
+@pytest.fixture
+def fake_servers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Stand-ins for initdb, pg_ctl and redis-server that must never run."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in ("initdb", "pg_ctl", "redis-server"):
+        exe = bindir / name
+        exe.write_text("#!/bin/sh\necho must not run >&2\nexit 99\n")
+        exe.chmod(0o755)
+    monkeypatch.setenv("POVDB_PG_BINDIR", str(bindir))
+    monkeypatch.setenv("PATH", str(bindir))
+    monkeypatch.setenv("POVDB_CLUSTER_DIR", str(tmp_path / "cluster"))
+    return bindir
+
+
+def test_missing_servers_are_named_with_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POVDB_PG_BINDIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(cluster.ClusterError) as err:
+        cluster.up(tmp_path / "cluster", echo=lambda *_: None)
+    message = str(err.value)
+    assert "initdb and pg_ctl" in message and "apt-get install -y postgresql" in message
+    assert "redis-server" in message and "apt-get install -y redis-server" in message
+    assert not (tmp_path / "cluster").exists(), "nothing was made"
+
+
+def test_a_taken_port_is_refused_before_anything_starts(
+    fake_servers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    try:
+        cluster._postgres_user()
+    except cluster.ClusterError:
+        pytest.skip("root without a postgres user: refused for that reason first")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("AIRFLOW__API__PORT", str(port))
+        with pytest.raises(cluster.ClusterError, match=rf"port {port} .*API server.*is taken"):
+            cluster.up(echo=lambda *_: None)
+    layout = cluster.Layout(tmp_path / "cluster")
+    assert not layout.pgdata.exists() and cluster.running(layout) == {}
+
+
+def test_status_without_a_cluster(tmp_path: Path) -> None:
+    ok, lines = cluster.status(tmp_path / "none")
+    assert not ok and "povdb cluster up starts one" in lines[0]
+
+
+def test_down_without_a_cluster_stops_nothing(tmp_path: Path) -> None:
+    assert cluster.down(tmp_path / "none", echo=lambda *_: None) == []
+
+
+def test_every_component_gets_the_cluster_configuration(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The environment's embedded settings (SQLite, LocalExecutor) do not leak in.
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////tmp/x.db")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
+    layout = cluster.Layout(tmp_path / "cluster")
+    state = {"postgres_port": 5999, "redis_port": 6999, "api_port": 8999}
+    secrets = {
+        "postgres_password": "pg",
+        "redis_password": "rd",
+        "jwt_secret": "jwt",
+        "fernet_key": "fk",
+    }
+    env = cluster.airflow_env(layout, state, secrets)
+    db = "postgresql+psycopg2://airflow:pg@127.0.0.1:5999/airflow"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == db
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:rd@127.0.0.1:6999/0"
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + db
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8999/execution/"
+    assert env["POVDB_CLUSTER_DIR"] == str(layout.root)
