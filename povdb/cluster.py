@@ -417,8 +417,16 @@ def _http_json(url: str) -> dict:
         return json.loads(resp.read() or b"{}")
 
 
-def _ready(layout: Layout, state: dict) -> list[str]:
-    """What is not ready yet (empty: everything is)."""
+def _log_size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
+
+
+def _ready(layout: Layout, state: dict, since: dict[str, int]) -> list[str]:
+    """What is not ready yet (empty: everything is); a worker's log is read from where it
+    ended before this start (``since``)."""
     waiting = []
     try:
         health = _http_json(f"http://127.0.0.1:{state['api_port']}/api/v2/monitor/health")
@@ -429,7 +437,9 @@ def _ready(layout: Layout, state: dict) -> list[str]:
             waiting.append(part.replace("_", "-"))
     for name in state["workers"]:
         try:
-            text = layout.log(name).read_text(errors="replace")
+            with open(layout.log(name), "rb") as fh:
+                fh.seek(since.get(name, 0))
+                text = fh.read().decode(errors="replace")
         except OSError:
             text = ""
         if f"{name}@" not in text or " ready." not in text:
@@ -501,6 +511,7 @@ def up(root: Path | None = None, *, echo=print) -> dict:
         for name in AIRFLOW_SERVERS:
             extra = ["--port", str(state["api_port"])] if name == "api-server" else []
             _spawn(layout, name, [airflow, name, *extra], env)
+        since = {name: _log_size(layout.log(name)) for name in state["workers"]}
         for name in state["workers"]:
             worker_env = {**env, "POVDB_HOSTNAME": f"{name}@{state['host']}"}
             command = [airflow, "celery", "worker", "--concurrency", "1"]
@@ -511,7 +522,7 @@ def up(root: Path | None = None, *, echo=print) -> dict:
             f" dag-processor, triggerer, {len(state['workers'])} Celery workers; waiting ..."
         )
         deadline = time.monotonic() + READY_WITHIN
-        while waiting := _ready(layout, state):
+        while waiting := _ready(layout, state, since):
             dead = [n for n, pid in _recorded(layout).items() if not _alive(pid)]
             if dead:
                 raise ClusterError(

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -186,7 +187,9 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
                 "dag_id": "poverty_nightly",
                 "from_date": f"{START}T00:00:00+08:00",
                 "to_date": f"{last}T00:00:00+08:00",
-                "max_active_runs": 3,
+                # One run at a time: the runs queue for the data-root lock anyway, and a
+                # waiting run's sensor would take a worker slot each time it pokes.
+                "max_active_runs": 1,
                 "reprocess_behavior": "completed",
             },
         )
@@ -229,6 +232,41 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
     shutil.copytree(deliveries, embedded / "landing")
     for i in range(DAYS):
         run_all(RunContext.local(START + dt.timedelta(days=i), embedded))
+    # The workers keyed persons with the Variable's secret: no secret file was generated.
+    assert not (data / ".pseudonym_secret").exists()
     got = digests(data / "warehouse" / "poverty.duckdb")
     want = digests(embedded / "warehouse" / "poverty.duckdb")
     assert differences(got, want) == [], differences(got, want)
+
+
+def test_ctrl_c_stops_a_cluster_in_the_foreground(cluster_root: Path) -> None:
+    """`povdb cluster up --foreground` (what `make cluster` runs): Ctrl-C stops every server
+    it started, and nothing of the cluster is left running."""
+    _servers_installed()
+    c = Cluster(cluster_root, cluster_root / "data")
+    proc = subprocess.Popen(
+        [POVDB, "cluster", "up", "--foreground"],
+        env=c.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "Ctrl-C stops it" in line:
+                break
+        else:
+            pytest.fail("".join(seen) + c.logs())
+        assert len(cluster.running(cluster.Layout(c.dir))) == 6 + 2, "every server runs"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            c.povdb("cluster", "down", timeout=120)
+    assert proc.returncode == 0, "".join(seen) + out
+    assert cluster.marked_processes(c.dir) == [], "a process of the cluster still runs"
+    assert cluster.running(cluster.Layout(c.dir)) == {}
