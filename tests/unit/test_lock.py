@@ -151,7 +151,7 @@ def test_nested_steps_of_one_process(tmp_path: Path) -> None:
 # --- two hosts sharing the data root ---------------------------------------------------
 
 HOST_A, HOST_B = "host-a.example", "host-b.example"
-STALE = 3  # seconds: POVDB_LOCK_STALE_AFTER of the simulated hosts (heartbeat every 0.3 s)
+STALE = 5  # seconds: POVDB_LOCK_STALE_AFTER of the simulated hosts (heartbeat every 0.5 s)
 
 ON_HOST = """
 import os, signal, sys
@@ -250,3 +250,13 @@ def test_a_run_working_on_two_hosts_is_not_taken_over_on_one_hosts_word(
     finally:
         holder.communicate("go\n", timeout=30)
     assert lock.read_lease(path)["owner"] == "run-a"
+
+
+def test_a_lease_expires_after_30_minutes_and_a_step_beats_every_minute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("POVDB_LOCK_STALE_AFTER", raising=False)
+    assert lock.stale_after() == dt.timedelta(minutes=30)
+    assert lock.heartbeat_every() == 60.0
+    monkeypatch.setenv("POVDB_LOCK_STALE_AFTER", "5")
+    assert lock.heartbeat_every() == 0.5, "a tenth of a short expiry"
