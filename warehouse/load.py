@@ -5,13 +5,14 @@ validation results, run records, the secret's fingerprint) are records: the load
 D replaces what D contributed to the first two and adds its run. Everything else is derived from staging and rebuilt whole
 by :func:`rebuild_reference` from the transform's output (``outputs``: {name: Parquet
 glob}, see ``transforms.build.OUTPUTS``), which covers every accepted delivery: core
-tables, person keys, the row audit (quarantine, reconciliation) and the marts. The
+tables (each person's key beside their ID, :data:`PERSON_KEYS`), the row audit
+(quarantine, reconciliation) and the marts. The
 nightly load (:func:`load_run`) and ``povdb verify`` (:func:`rebuild_shadow`, a new file
 beside the live warehouse) run that one function. A failing post-load check rolls the
 nightly load back and fails the run.
 
-The statements are ``audit/*.sql`` and ``core/*.sql`` beside this module; the generic
-table swap (:func:`_replace`) is built here from the catalogue.
+The statements are ``audit/*.sql`` beside this module; the generic table swap
+(:func:`_replace`) is built here from the catalogue.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ CORE_TABLES = {
     "members": ("core.members", None),
     "assistance": ("core.assistance", None),
     "targets": ("core.targets", None),
+}
+# Core tables that store a person's key beside their resident ID: {table: (ID column, key
+# column)}. The load keys each row as it writes it (:func:`_keyed`); publish copies the key.
+PERSON_KEYS = {
+    "core.members": ("id_number", "person_key"),
+    "core.households": ("head_id_number", "head_key"),
+    "core.households_history": ("head_id_number", "head_key"),
 }
 # Records, not derivations of staging: the reference rebuild reads them, never rewrites them.
 LEDGERS = ("audit.files", "audit.validation_results", "audit.runs", "meta.pseudonym_secret")
@@ -207,27 +215,14 @@ def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, outputs: Mapping[str, str
     con.execute("DROP TABLE applied_warnings")
 
 
-def _update_person_keys(con: duckdb.DuckDBPyConnection, secret_file: Path) -> tuple[int, int]:
-    """Keys for every person ID not keyed yet, hashed inside DuckDB, and the keys of IDs
-    the core tables no longer hold removed: (keys added, keys removed).
-
-    The new IDs go straight into the table (no intermediate table: one dropped inside the
-    transaction would hold its memory until the commit)."""
-    if con.execute(
-        "SELECT count(*) FROM duckdb_constraints() WHERE database_name = current_database()"
-        " AND schema_name = 'core' AND table_name = 'person_keys'"
-        " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
-    ).fetchone()[0]:  # type: ignore[index]
-        _replace(con, "core.person_keys", "core.person_keys")
-    secret = settings.pseudonym_secret(secret_file)
-    # The keyed hash is contract.pseudonym's expression, wrapped around the file's IDs.
-    inserted = con.execute(
-        f"INSERT INTO core.person_keys SELECT id, {pseudonym.person_key_sql('id')}"
-        f" FROM ({sqlfiles.read('core/new_person_ids.sql')})",
-        pseudonym.person_key_params(secret),
-    ).fetchone()
-    removed = con.execute(sqlfiles.read("core/person_keys_of_nobody.sql")).fetchone()
-    return (int(inserted[0]) if inserted else 0, int(removed[0]) if removed else 0)
+def _keyed(table: str, source: str) -> str:
+    """``source`` (a FROM clause) with the person key column of ``table`` added
+    (:data:`PERSON_KEYS`): the keyed hash of its ID, computed inside DuckDB as the rows are
+    read, NULL where the ID is. The statement then takes the parameters of
+    :func:`contract.pseudonym.person_key_params`."""
+    id_column, key_column = PERSON_KEYS[table]
+    key = pseudonym.person_key_sql(f'"{id_column}"')
+    return f'(SELECT *, {key} AS "{key_column}" FROM {source}) AS keyed'
 
 
 def _record_ledgers(
@@ -282,12 +277,13 @@ def rebuild_reference(
     record_run: Callable[[Mapping[str, int]], None] | None = None,
 ) -> dict[str, int]:
     """Rebuild everything the warehouse derives from staging from the transform's output:
-    core tables, person keys (for every person not keyed yet), the row audit and the marts.
+    core tables (each person keyed under the secret of ``secret_file`` as the rows are
+    written), the row audit and the marts.
 
     Needs the migrations, ref and the ledgers in place, and runs inside the caller's
     transaction. ``record_run`` is called with the counts once the row audit is built and
-    before the marts, which read ``audit.runs``. Returns rows per core table and the number
-    of new person keys."""
+    before the marts, which read ``audit.runs``. Returns rows per core table."""
+    key_params = pseudonym.person_key_params(settings.pseudonym_secret(secret_file))
     counts: dict[str, int] = {}
     sources = []
     for entity, (table, hist_table) in CORE_TABLES.items():
@@ -297,16 +293,13 @@ def rebuild_reference(
     sources += [(f"core.{t}", t) for t in ("status_events", "exit_checks")]
     for table, output in sources:
         started = time.perf_counter()
-        counts[table] = _replace(con, table, "read_parquet($parts)", {"parts": outputs[output]})
+        source = "read_parquet($parts)"
+        params: dict[str, Any] = {"parts": outputs[output]}
+        if table in PERSON_KEYS:
+            source = _keyed(table, source)
+            params.update(key_params)
+        counts[table] = _replace(con, table, source, params)
         log.info("load: %s, %d rows in %.1fs", table, counts[table], time.perf_counter() - started)
-    started = time.perf_counter()
-    counts["new_person_keys"], counts["removed_person_keys"] = _update_person_keys(con, secret_file)
-    log.info(
-        "load: %d new person keys, %d removed, in %.1fs",
-        counts["new_person_keys"],
-        counts["removed_person_keys"],
-        time.perf_counter() - started,
-    )
     started = time.perf_counter()
     _rebuild_row_audit(con, outputs)
     log.info("load: quarantine and reconciliation in %.1fs", time.perf_counter() - started)
@@ -333,8 +326,8 @@ def rebuild_shadow(
     ledgers copied from the ``live`` warehouse (attached read-only, never written), then
     :func:`rebuild_reference` over ``outputs``. Returns every post-load check, run on it.
 
-    Its person keys are computed afresh for every person, so equal keys also prove the
-    secret is the one the live warehouse was keyed with."""
+    Its person keys are computed afresh under the configured secret, so equal core tables
+    also prove the live warehouse's keys were made with that secret."""
     if shadow.exists():
         raise FileExistsError(f"{shadow} exists already: the shadow must start empty")
     con = connect(shadow)

@@ -93,6 +93,31 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
+def _refuse_unkeyed_persons(con: duckdb.DuckDBPyConnection) -> None:
+    """Fail before anything is published if a core table of ``wh`` holds a resident ID
+    without the key the load stores beside it (the post-load check ``persons_keyed``): the
+    snapshot would publish a NULL key for that person."""
+    # The check names the warehouse's tables unqualified.
+    con.execute("USE wh")
+    try:
+        found = con.execute(
+            "SELECT t, count(*) FROM (" + sqlfiles.read("checks/persons_keyed.sql") + ")"
+            " GROUP BY t ORDER BY t"
+        ).fetchall()
+    finally:
+        con.execute("USE memory")
+    if found:
+        raise RuntimeError(
+            "the warehouse holds resident IDs without their person keys ("
+            + ", ".join(f"{table}: {n} rows" for table, n in found)
+            + "). The load keys every row it writes: a migration applied since the last load"
+            " (by the record of a failed run) leaves the rows already there unkeyed, or the"
+            " warehouse was changed outside the pipeline. Nothing was published, the last"
+            " snapshot stands; the next load keys every row: re-run the latest delivery date"
+            " (docs/runbook.md)."
+        )
+
+
 def _publish_tables(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> None:
     """The declared tables of ``core`` and ``audit`` from ``wh`` into ``snap``, each checked
     against its declaration. ``audit.quarantine`` reads the temp table quarantine_keys."""
@@ -159,6 +184,7 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
             "SET temp_directory = $path", {"path": str(paths.warehouse.parent / "duckdb_tmp")}
         )
         con.execute("ATTACH $path AS wh (READ_ONLY)", {"path": str(paths.warehouse)})
+        _refuse_unkeyed_persons(con)
         con.execute(
             "ATTACH $path AS snap (STORAGE_VERSION $version)",
             {"path": str(tmp), "version": STORAGE_VERSION},
@@ -169,26 +195,21 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
         for schema in ("ref", "core", "marts", "audit", "meta"):
             con.execute(f"CREATE SCHEMA snap.{schema}")
 
-        # Keys for persons named in the quarantine whose ID never made it into core
-        # (held rows): hashed here, kept nowhere; the hash is contract.pseudonym's.
+        # The persons the quarantine names: the keys the core tables store, and for IDs
+        # that never made it into core (held rows) keys hashed here, kept nowhere; the hash
+        # is contract.pseudonym's.
         con.execute(
             "CREATE TEMP TABLE quarantine_keys AS "
-            + sqlfiles.read("publication/quarantine_unkeyed_ids.sql")
+            + sqlfiles.read("publication/quarantine_kept_keys.sql")
         )
-        if con.execute("SELECT count(*) FROM quarantine_keys").fetchone()[0]:  # type: ignore[index]
-            secret = verified_secret(paths)
+        unkeyed = sqlfiles.read("publication/quarantine_unkeyed_ids.sql")
+        if con.execute(f"SELECT count(*) FROM ({unkeyed})").fetchone()[0]:  # type: ignore[index]
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE quarantine_keys AS SELECT id_number, "
+                "INSERT INTO quarantine_keys SELECT id_number, "
                 + pseudonym.person_key_sql("id_number")
-                + " AS person_key FROM quarantine_keys",
-                pseudonym.person_key_params(secret),
+                + f" FROM ({unkeyed})",
+                pseudonym.person_key_params(verified_secret(paths)),
             )
-        else:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE quarantine_keys"
-                " (id_number VARCHAR, person_key VARCHAR)"
-            )
-        con.execute(sqlfiles.read("publication/quarantine_kept_keys.sql"))
 
         for schema in ("ref", "marts"):
             for table in _tables(con, "wh", schema):

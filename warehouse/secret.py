@@ -1,8 +1,9 @@
 """The pseudonymisation secret the warehouse's person keys were made with, by fingerprint.
 
-``core.person_keys`` keeps every key once computed, so a run under another secret would key
-its new persons in a way that matches nobody keyed before, and nothing would say so. The
-first load records a fingerprint of its secret in ``meta.pseudonym_secret``; a run whose
+The core tables store each person's key beside their resident ID and the snapshot publishes
+it, so a run under another secret would give persons keys that match nobody keyed before
+(analysts' joins across snapshots would break), and nothing would say so. The first load
+records a fingerprint of its secret in ``meta.pseudonym_secret``; a run whose
 secret has another fingerprint stops before it writes anything (:func:`check`), and so
 do the load (:func:`record_fingerprint`) and the publish (:func:`verified_secret`).
 

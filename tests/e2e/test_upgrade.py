@@ -19,10 +19,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from contract import pseudonym
 from pipeline.context import RunContext
 from pipeline.steps import run_all
+from settings import paths
 from warehouse.digest import TableDigest, differences, digests
+from warehouse.load import PERSON_KEYS
 from warehouse.loader import MIGRATIONS
+from warehouse.publish import publish_snapshot
+from warehouse.runs import record_attempt
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "release_0_1_0" / "data_root.tar.gz"
@@ -48,6 +53,27 @@ def _digests(db: Path) -> dict[str, TableDigest]:
     return found
 
 
+def _unkeyed(root: Path) -> dict[str, int]:
+    """Rows per table of PERSON_KEYS whose key is not the HMAC of their ID under the data
+    root's secret file (NULL keys included)."""
+    secret = (root / ".pseudonym_secret").read_text().strip().encode()
+    found = {}
+    for table, (id_column, key_column) in PERSON_KEYS.items():
+        rows = _query(
+            root / "warehouse" / "poverty.duckdb", f"SELECT {id_column}, {key_column} FROM {table}"
+        )
+        assert rows, table
+        found[table] = sum(
+            key != (None if i is None else pseudonym.person_key(secret, i)) for i, key in rows
+        )
+    return found
+
+
+def _extract(root: Path) -> None:
+    with tarfile.open(FIXTURE) as tar:
+        tar.extractall(root, filter="data")
+
+
 def _read_with_duckdb_1x(snapshot: Path, sql: str) -> str:
     cli = Path(sys.executable).with_name("duckdb")
     version = subprocess.run([cli, "--version"], capture_output=True, text=True, check=True)
@@ -66,8 +92,7 @@ def test_a_release_0_1_0_data_root_upgrades_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upgraded, fresh = tmp_path / "upgraded", tmp_path / "fresh"
-    with tarfile.open(FIXTURE) as tar:
-        tar.extractall(upgraded, filter="data")
+    _extract(upgraded)
     shutil.copytree(upgraded / "landing", fresh / "landing")
     loaded = [
         d
@@ -86,7 +111,11 @@ def test_a_release_0_1_0_data_root_upgrades_in_place(
 
     # The upgraded root keys persons with its own secret file, as the release did.
     monkeypatch.delenv("POVDB_PSEUDONYM_SECRET", raising=False)
-    runs = [run_all(RunContext.local(d, upgraded, run_id=f"upgrade/{d}")) for d in upgrade_dates]
+    runs = []
+    for d in upgrade_dates:
+        runs.append(run_all(RunContext.local(d, upgraded, run_id=f"upgrade/{d}")))
+        # The first load under this release keys every person it holds.
+        assert _unkeyed(upgraded) == dict.fromkeys(PERSON_KEYS, 0)
     assert [r["load"]["migrations_applied"] for r in runs] == [new_migrations, []]
     recorded = _migrations(upgraded)
     assert sorted(recorded) == files
@@ -114,3 +143,37 @@ def test_a_release_0_1_0_data_root_upgrades_in_place(
         )
         == f"{next_date},{households}"
     )
+
+
+def test_an_upgrade_applied_outside_a_load_publishes_nothing_unkeyed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record of a failed run applies the migrations (no secret, no keys): publish then
+    refuses the warehouse until a load has keyed its persons."""
+    root = tmp_path / "data"
+    _extract(root)
+    monkeypatch.delenv("POVDB_PSEUDONYM_SECRET", raising=False)
+    warehouse, snapshot = (
+        root / "warehouse" / "poverty.duckdb",
+        root / "warehouse" / "analytics.duckdb",
+    )
+    (last,) = _query(
+        warehouse, "SELECT max(delivery_date) FROM audit.runs WHERE state = 'success'"
+    )[0]
+    assert record_attempt(
+        warehouse,
+        run_id="failed",
+        delivery_date=str(last),
+        started_at=None,
+        state="failed",
+        message="a failure before the load",
+    )
+    assert set(_migrations(root)) == {p.name for p in MIGRATIONS.glob("*.sql")}
+    assert all(_unkeyed(root).values()), "the migration keys nobody"
+    before = snapshot.read_bytes()
+    with pytest.raises(RuntimeError, match="without their person keys"):
+        publish_snapshot(paths(root), delivery_date=last, run_id="refused")
+    assert snapshot.read_bytes() == before
+    run_all(RunContext.local(last, root))
+    assert _unkeyed(root) == dict.fromkeys(PERSON_KEYS, 0)
+    assert _query(snapshot, "SELECT count(*) FROM core.members WHERE person_key IS NULL") == [(0,)]

@@ -1,12 +1,14 @@
 """Core tables are replaced by a new table of the same definition, comments kept, without
-the key index; the post-load check ``core_keys_unique`` stands in for it."""
+the key index; the post-load check ``core_keys_unique`` stands in for it. Tables that hold
+resident IDs store each person's key beside the ID, computed as the rows are written."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from warehouse.load import _replace, _update_person_keys
+from contract import pseudonym
+from warehouse.load import PERSON_KEYS, _keyed, _replace
 from warehouse.loader import build_marts, migrate, post_load_checks
 
 
@@ -81,33 +83,67 @@ def test_a_duplicate_key_fails_the_check(con) -> None:
     assert _failed(con, "core_keys_unique") == 1
 
 
-def test_person_keys_lose_their_unique_index_and_the_check_stands_in(con, tmp_path) -> None:
+SECRET = b"s3cret"
+
+
+def test_every_person_is_stored_with_the_hmac_of_their_id(con) -> None:
+    """The key beside each ID is contract.pseudonym's HMAC of that ID; no ID, no key."""
     con.execute(
-        "INSERT INTO core.members (id_number, household_id) VALUES ('A', 'H1'), ('B', 'H1')"
+        "CREATE TEMP TABLE m AS SELECT * EXCLUDE (person_key) FROM core.members LIMIT 0;"
+        "INSERT INTO m (id_number, household_id) VALUES ('110101199001011234', 'H1'),"
+        " ('11010119900101123X', 'H1');"
+        "CREATE TEMP TABLE h AS SELECT * EXCLUDE (head_key) FROM core.households_history"
+        " LIMIT 0;"
+        "INSERT INTO h (household_id, village_code, province_code, county_code, head_id_number)"
+        " VALUES ('H1', 'V', 'P', 'C', '110101199001011234'), ('H2', 'V', 'P', 'C', NULL)"
     )
-    (tmp_path / "secret").write_text("s3cret\n")
-    assert _update_person_keys(con, tmp_path / "secret") == (2, 0)
-    assert not con.execute(
-        "SELECT * FROM duckdb_constraints() WHERE table_name = 'person_keys'"
-        " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
-    ).fetchall()
-    # Only the IDs not keyed yet are hashed.
-    con.execute("INSERT INTO core.members (id_number, household_id) VALUES ('C', 'H2')")
-    assert _update_person_keys(con, tmp_path / "secret") == (1, 0)
+    params = pseudonym.person_key_params(SECRET)
+    assert _replace(con, "core.members", _keyed("core.members", "m"), params) == 2
+    assert (
+        _replace(con, "core.households_history", _keyed("core.households_history", "h"), params)
+        == 2
+    )
+    members = con.execute("SELECT id_number, person_key FROM core.members").fetchall()
+    heads = con.execute("SELECT head_id_number, head_key FROM core.households_history").fetchall()
+    for id_number, key in members + heads:
+        assert key == (None if id_number is None else pseudonym.person_key(SECRET, id_number))
+    assert len({key for _, key in members}) == 2
+    assert _failed(con, "persons_keyed") == 0
     assert _failed(con, "core_keys_unique") == 0
-    # A person the core tables no longer hold (a re-run that no longer delivers them)
-    # loses their key: the table is the same whatever order the dates ran in.
-    con.execute("DELETE FROM core.members WHERE id_number = 'B'")
-    assert _update_person_keys(con, tmp_path / "secret") == (0, 1)
-    assert sorted(
-        r[0] for r in con.execute("SELECT id_number FROM core.person_keys").fetchall()
-    ) == [
-        "A",
-        "C",
-    ]
-    # Two persons with one key (a hash collision, or a bug) fail the load.
+
+
+def test_every_table_that_holds_resident_ids_stores_their_keys(con) -> None:
+    """No core table holds a resident ID without its key column (PERSON_KEYS)."""
+    columns = con.execute(
+        "SELECT schema_name || '.' || table_name, column_name FROM duckdb_columns()"
+        " WHERE schema_name = 'core'"
+    ).fetchall()
+    id_columns = {(t, c) for t, c in columns if c in ("id_number", "head_id_number")}
+    assert id_columns == {(t, ids) for t, (ids, _) in PERSON_KEYS.items()}
+    assert {(t, key) for t, (_, key) in PERSON_KEYS.items()} <= set(columns)
+
+
+def test_an_id_without_its_key_fails_the_check(con) -> None:
+    """A row a migration left unkeyed (or a load that skipped the key) fails the load."""
     con.execute(
-        "INSERT INTO core.person_keys SELECT 'D', person_key FROM core.person_keys"
-        " WHERE id_number = 'A'"
+        "INSERT INTO core.members (id_number, household_id) VALUES ('A', 'H1');"
+        "INSERT INTO core.households (household_id, village_code, province_code, county_code,"
+        " head_id_number) VALUES ('H1', 'V', 'P', 'C', 'A')"
+    )
+    assert _failed(con, "persons_keyed") == 2
+
+
+def test_two_persons_with_one_key_fail_the_check(con) -> None:
+    """A hash collision, or a bug, would merge two persons in the snapshot."""
+    con.execute(
+        "INSERT INTO core.members (id_number, household_id, person_key) VALUES ('A', 'H1', 'k');"
+        "INSERT INTO core.households_history (household_id, village_code, province_code,"
+        " county_code, head_id_number, head_key) VALUES ('H1', 'V', 'P', 'C', 'A', 'k'),"
+        " ('H1', 'V', 'P', 'C', 'A', 'k')"
+    )
+    assert _failed(con, "core_keys_unique") == 0  # one person, several rows
+    con.execute(
+        "INSERT INTO core.households_history (household_id, village_code, province_code,"
+        " county_code, head_id_number, head_key) VALUES ('H2', 'V', 'P', 'C', 'B', 'k')"
     )
     assert _failed(con, "core_keys_unique") == 1
