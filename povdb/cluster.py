@@ -669,17 +669,20 @@ def cmd(action: str, foreground: bool = False, args: list[str] | None = None) ->
     except KeyboardInterrupt:
         print("Interrupted: the cluster is down.", file=sys.stderr)
         return 130
-    print(
+    ready = (
         f"The cluster is up: UI and REST API on http://127.0.0.1:{state['api_port']}"
         f" (users and passwords: {settings.airflow_home()}/simple_auth_manager_passwords.json"
         f".generated); logs in {Layout(root).logs}. DAGs start paused: unpause"
         " poverty_nightly in the UI."
     )
     if not foreground:
+        print(ready)
         print("`povdb cluster down` stops it.")
         return 0
-    print("Ctrl-C stops it.")
+    # From here on a Ctrl-C, even one that arrives while these lines are printed, stops it.
     try:
+        print(ready)
+        print("Ctrl-C stops it.", flush=True)
         while not stop_requested:
             time.sleep(1)
     except KeyboardInterrupt:
