@@ -179,7 +179,7 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
         }
     )
     try:
-        delivered = " UNION ".join(
+        delivered = " UNION ALL ".join(
             f"SELECT household_id FROM read_parquet(${e}, union_by_name = true)"
             " WHERE household_id IS NOT NULL"
             for e, f in (("households", households), ("members", members))
@@ -188,7 +188,7 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
         if not delivered:
             return pl.DataFrame(schema={"household_id": pl.String, "bucket": pl.Int64})
         con.execute(
-            f"CREATE TEMP TABLE ids AS {delivered}",
+            f"CREATE TEMP TABLE ids AS SELECT DISTINCT household_id FROM ({delivered})",
             {e: f for e, f in (("households", households), ("members", members)) if f},
         )
         moves = pl.DataFrame(schema={"id_number": pl.String, "household_id": pl.String})

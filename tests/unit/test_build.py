@@ -180,3 +180,18 @@ def test_a_chain_of_movers_keeps_its_households_in_one_bucket(
     assert sorted(set(bucket.values())) == list(range(buckets))
     if per_bucket == 1:  # every component a bucket of its own
         assert len({bucket["h1"], bucket["h4"], bucket["h5"]}) == 3
+
+
+@pytest.mark.parametrize("with_members", [False, True], ids=["households-only", "with-members"])
+def test_every_household_has_one_bucket_however_often_it_was_delivered(
+    tmp_path: Path, with_members: bool
+) -> None:
+    # h2 delivered on two dates (and, with members, by its member too): still one row, so
+    # no candidate row of it is read twice.
+    stg = tmp_path / "staging"
+    _write(stg, "households", [_household("h1", 1, D1, 9), _household("h2", 1, D1, 9)])
+    _write(stg, "households", [_household("h2", 1, D2, 9)])
+    if with_members:
+        _write(stg, "members", [_member("A", "h2", "head", D1, 9)])
+    got = _component_buckets(stg, 1_000_000, tmp_path / "spill")
+    assert sorted(got["household_id"].to_list()) == ["h1", "h2"]
