@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,23 @@ def table_contents(db: Path) -> dict[str, list[tuple]]:
         return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
     finally:
         con.close()
+
+
+def wait_for(what: str, check, logs, timeout: float, tail: int = 6000):
+    """Poll ``check`` every 2 s until it returns something true, and return that; an
+    ``OSError`` (a server still starting) counts as not yet. On timeout the test fails
+    with the last result and the end of ``logs()``."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except OSError as exc:
+            last = exc
+        time.sleep(2)
+    pytest.fail(f"timed out waiting for {what} (last: {str(last)[:2000]})\n{logs()[-tail:]}")
 
 
 def free_port() -> int:

@@ -7,13 +7,12 @@ import datetime as dt
 import itertools
 import json
 import shutil
-import time
 import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
-from support import ROOT, AirflowStack, processes_of, table_contents
+from support import ROOT, AirflowStack, processes_of, table_contents, wait_for
 
 from pipeline.context import RunContext
 from pipeline.steps import run_all
@@ -32,20 +31,6 @@ def _api(stack: AirflowStack, method: str, path: str, body: dict | None = None) 
     )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read() or b"{}")
-
-
-def _wait(what: str, check, stack: AirflowStack, timeout: float):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except OSError as exc:  # the API server is still starting
-            last = exc
-        time.sleep(2)
-    pytest.fail(f"timed out waiting for {what} (last: {str(last)[:2000]})\n{stack.logs()[-6000:]}")
 
 
 def _backfill(stack: AirflowStack, first: str, last: str) -> list[dict]:
@@ -69,7 +54,7 @@ def _backfill(stack: AirflowStack, first: str, last: str) -> list[dict]:
         runs = _api(stack, "GET", "/api/v2/dags/poverty_nightly/dagRuns?limit=100")["dag_runs"]
         return [r for r in runs if r["run_type"] == "backfill"]
 
-    return _wait(f"backfill {first}..{last}", finished, stack, 600)
+    return wait_for(f"backfill {first}..{last}", finished, stack.logs, 600)
 
 
 def _delivery_date(run: dict) -> dt.date:
@@ -84,10 +69,10 @@ def test_rest_backfill_equals_sequential_runs(tmp_path: Path) -> None:
         shutil.copytree(ROOT / "tests" / "fixtures" / "landing_tiny", root / "landing")
 
     with AirflowStack(tmp_path / "airflow", backfilled) as stack:
-        _wait(
+        wait_for(
             "the DAG to be parsed",
             lambda: _api(stack, "GET", "/api/v2/dags/poverty_nightly"),
-            stack,
+            stack.logs,
             180,
         )
         _api(stack, "PATCH", "/api/v2/dags/poverty_nightly", {"is_paused": False})

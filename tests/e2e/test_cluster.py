@@ -18,13 +18,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import free_port, processes_of
+from support import free_port, processes_of, wait_for
 
 import settings
 from generator import generate
@@ -127,20 +126,6 @@ class Cluster:
             con.close()
 
 
-def _wait(what: str, check, c: Cluster, timeout: float):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except OSError as exc:
-            last = exc
-        time.sleep(2)
-    pytest.fail(f"timed out waiting for {what} (last: {str(last)[:2000]})\n{c.logs()[-8000:]}")
-
-
 @pytest.fixture
 def deliveries(tmp_path: Path) -> Path:
     landing = tmp_path / "landing"
@@ -172,11 +157,12 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
         assert status.returncode == 0, status.stdout
         c.login()
         c.api("POST", "/api/v2/variables", {"key": "povdb_pseudonym_secret", "value": SECRET})
-        _wait(
+        wait_for(
             "the DAG to be parsed",
             lambda: c.api("GET", "/api/v2/dags/poverty_nightly"),
-            c,
+            c.logs,
             180,
+            tail=8000,
         )
         c.api("PATCH", "/api/v2/dags/poverty_nightly", {"is_paused": False})
         last = START + dt.timedelta(days=DAYS - 1)
@@ -193,11 +179,12 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
                 "reprocess_behavior": "completed",
             },
         )
-        _wait(
+        wait_for(
             "the backfill",
             lambda: c.api("GET", f"/api/v2/backfills/{backfill['id']}").get("completed_at"),
-            c,
+            c.logs,
             360,
+            tail=8000,
         )
         runs = c.api("GET", "/api/v2/dags/poverty_nightly/dagRuns?limit=100")["dag_runs"]
         assert (
