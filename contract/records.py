@@ -110,6 +110,7 @@ class LoadSummary(TypedDict, total=False):
 
     delivery_date: str
     migrations_applied: list[str]
+    load_path: str  # full or incremental
     tables: dict[str, int]
     files: int
     files_held: int

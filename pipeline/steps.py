@@ -31,7 +31,7 @@ from contract.landing import ENTITIES
 from contract.records import DiscoverResult, IngestResult, LoadSummary
 from expectations.gate import apply_validation
 from ingest.staging import ingest_file
-from pipeline import lock, notify
+from pipeline import incremental, lock, notify
 from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
 from pipeline.landing import discover as discover_folder
 from pipeline.landing import late_files
@@ -360,9 +360,11 @@ def transform(ctx: RunContext) -> dict:
     _check_staging_loaded(ctx)
     out = ctx.run_dir / "transform"
     shutil.rmtree(out, ignore_errors=True)
-    counts = build.build_core(ctx.paths.staging, out)
-    ctx.write("transform.json", counts)
-    return counts
+    chosen = incremental.plan(ctx)
+    counts = build.build_core(ctx.paths.staging, out, scope=chosen.scope)
+    result = {**counts, **chosen.as_dict()}
+    ctx.write("transform.json", result)
+    return result
 
 
 # --- load -------------------------------------------------------------------------------
@@ -391,6 +393,7 @@ def load(ctx: RunContext) -> LoadSummary:
         ingested=files,
         validation=validation,
         outputs=build.outputs(transform_dir),
+        path=ctx.read("transform.json"),
     )
     notify.alert_held(summary)
     ctx.write("load.json", summary)
@@ -444,7 +447,8 @@ _PROGRESS_TEXT = {
     "discover": "{files:,} files, {held_files:,} held",
     "ingest": "{rows:,} rows, {held_rows:,} held",
     "validate": "{rows_in_error:,} rows held, {rows_warned:,} with a warning",
-    "transform": "{households_current:,} households, {members_current:,} members",
+    "transform": "{load_path} path, {households_current:,} households and"
+    " {members_current:,} members recomputed",
     "load": "{rows_received:,} rows received, {rows_applied:,} applied, {rows_held:,} held",
     "publish": "{tables} tables as of {as_of_date}",
 }

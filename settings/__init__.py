@@ -396,6 +396,31 @@ def bucket_households() -> int:
     return value
 
 
+def full_rebuild() -> bool:
+    """Whether every run takes the full path (``POVDB_FULL_REBUILD``: 1, true or yes;
+    ``povdb run --full`` sets it for its run)."""
+    raw = os.environ.get("POVDB_FULL_REBUILD", "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"POVDB_FULL_REBUILD must be 1, true, yes, 0, false or no, not {raw!r}")
+
+
+def incremental_max_share() -> float:
+    """The largest share of the registry's households an incremental run may replace
+    (``POVDB_INCREMENTAL_MAX_SHARE``, default 0.10); above it the run takes the full path,
+    which then costs about as much."""
+    raw = os.environ.get("POVDB_INCREMENTAL_MAX_SHARE", "0.10")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"POVDB_INCREMENTAL_MAX_SHARE must be a number, not {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise ValueError(f"POVDB_INCREMENTAL_MAX_SHARE must be between 0 and 1, not {value}")
+    return value
+
+
 # --- fault injection -------------------------------------------------------------------
 
 

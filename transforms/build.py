@@ -14,13 +14,21 @@ delivered in (held rows included) fall in one component, so every rule keyed by 
 (stale, duplicate, conflict, validity intervals) or by a household (its members, its
 head) reads only rows of its own bucket. Components are packed into buckets of about
 ``POVDB_BUCKET_HOUSEHOLDS`` households; a larger component stays whole. Rules over a
-county (income outliers) read every bucket's output at the end.
+county (income outliers) are computed by the load over the core tables.
+
+An incremental run (:class:`Scope`) transforms only the households of a set of whole
+components and the rows their persons were delivered in, plus the small entities whole:
+every output of those households is what a full transform gives them, because no rule
+reads across a component (``docs/architecture.md``, "The incremental night"). Its extra
+output ``affected`` lists the households whose rows the load replaces.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -33,7 +41,6 @@ from contract.reference import REF_DIR as REF
 from transforms.cross_checks import (
     classify_members,
     household_size_mismatch,
-    income_outliers,
     return_without_exit,
 )
 from transforms.exits import exit_checks
@@ -57,7 +64,20 @@ OUTPUTS = (
     "cross_warnings",
     "held_rows",
     "validation_warnings",
+    "components",
 )
+# Entities whose rows fall in a household's component; their outcomes carry household_id.
+COMPONENT_ENTITIES = ("households", "members")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an incremental transform covers: ``households``, a set of whole components
+    (column ``household_id``), and ``dates``, whose staged findings (rows held or warned by
+    typing and validation) it copies."""
+
+    households: pl.DataFrame
+    dates: tuple[dt.date, ...]
 
 
 def parts(out: Path, name: str) -> str:
@@ -66,12 +86,22 @@ def parts(out: Path, name: str) -> str:
 
 
 def outputs(out: Path) -> dict[str, str]:
-    """Every output of a transform written under ``out``: {name: glob of its parts}."""
-    return {name: parts(out, name) for name in OUTPUTS}
+    """Every output of a transform written under ``out``: {name: glob of its parts}; an
+    incremental transform's also ``affected``."""
+    found = {name: parts(out, name) for name in OUTPUTS}
+    if (out / "affected").is_dir():
+        found["affected"] = parts(out, "affected")
+    return found
 
 
-def _scan(folder: Path, schema: pl.Schema | None = None) -> pl.LazyFrame | None:
-    files = sorted(folder.glob("delivery_date=*/*.parquet")) if folder.exists() else []
+def _scan(
+    folder: Path, schema: pl.Schema | None = None, dates: tuple[dt.date, ...] | None = None
+) -> pl.LazyFrame | None:
+    """Staging Parquet of every delivery date under ``folder``, or of ``dates`` only."""
+    globs = ["delivery_date=*"] if dates is None else [f"delivery_date={d}" for d in dates]
+    files = (
+        sorted(f for g in globs for f in folder.glob(f"{g}/*.parquet")) if folder.exists() else []
+    )
     if not files:
         return None
     return pl.scan_parquet(files, schema=schema, missing_columns="insert" if schema else "raise")
@@ -142,9 +172,17 @@ def _entity_outputs(w: _Writer, entity: str, classified: pl.DataFrame) -> pl.Laz
     """Outcomes, history and current state of one entity's classified rows; returns the
     versions."""
     # Every row's outcome, for quarantine and reconciliation (small columns only).
+    household = pl.col("household_id") if entity in COMPONENT_ENTITIES else pl.lit(None, pl.String)
     w.add(
         f"{entity}_outcomes",
-        classified.select(*JOIN_ROW, "record_key", "outcome", "reason", "effective_date"),
+        classified.select(
+            *JOIN_ROW,
+            "record_key",
+            household.alias("household_id"),
+            "outcome",
+            "reason",
+            "effective_date",
+        ),
     )
     w.counts[f"{entity}_rows"] = w.counts.get(f"{entity}_rows", 0) + classified.height
     vers = versions(classified.lazy())
@@ -155,8 +193,12 @@ def _entity_outputs(w: _Writer, entity: str, classified: pl.DataFrame) -> pl.Laz
     return vers
 
 
-def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFrame:
-    """Every delivered household id with its bucket (``household_id``, ``bucket``: 0..n-1).
+def _component_buckets(
+    staging: Path, per_bucket: int, spill: Path, scope: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Every delivered household id with its component and bucket (``household_id``,
+    ``component``, ``bucket``: 0..n-1); with ``scope`` (``household_id``: a set of whole
+    components), those households only.
 
     Components: households joined by persons delivered in more than one of them (every
     typed member row counts, held ones too). Only such movers join households, so the
@@ -170,6 +212,8 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
         return sorted(str(p) for p in (staging / f"stg_{entity}").glob("delivery_date=*/*.parquet"))
 
     members, households = files("members"), files("households")
+    # Rows of the scope's households only: their persons' other households are in it too.
+    within = "" if scope is None else " AND household_id IN (SELECT household_id FROM scope)"
     spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         config={
@@ -179,14 +223,18 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
         }
     )
     try:
+        if scope is not None:
+            con.register("scope", scope.select("household_id").to_arrow())
         delivered = " UNION ALL ".join(
             f"SELECT household_id FROM read_parquet(${e}, union_by_name = true)"
-            " WHERE household_id IS NOT NULL"
+            f" WHERE household_id IS NOT NULL{within}"
             for e, f in (("households", households), ("members", members))
             if f
         )
         if not delivered:
-            return pl.DataFrame(schema={"household_id": pl.String, "bucket": pl.Int64})
+            return pl.DataFrame(
+                schema={"household_id": pl.String, "component": pl.String, "bucket": pl.Int64}
+            )
         con.execute(
             f"CREATE TEMP TABLE ids AS SELECT DISTINCT household_id FROM ({delivered})",
             {e: f for e, f in (("households", households), ("members", members)) if f},
@@ -199,7 +247,7 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
             moves = con.sql(
                 "WITH m AS (SELECT id_number, household_id"
                 "   FROM read_parquet($files, union_by_name = true)"
-                "   WHERE household_id IS NOT NULL),"
+                f"   WHERE household_id IS NOT NULL{within}),"
                 " movers AS (SELECT hash(id_number) AS h FROM m GROUP BY h"
                 "   HAVING min(household_id) <> max(household_id))"
                 " SELECT DISTINCT id_number, household_id FROM m"
@@ -225,7 +273,8 @@ def _component_buckets(staging: Path, per_bucket: int, spill: Path) -> pl.DataFr
                 SELECT component, (dense_rank() OVER (ORDER BY slot) - 1)::BIGINT AS bucket
                 FROM placed
             )
-            SELECT c.household_id, n.bucket FROM comp c JOIN numbered n USING (component)
+            SELECT c.household_id, c.component, n.bucket
+            FROM comp c JOIN numbered n USING (component)
             """,
             params={"per_bucket": per_bucket},
         ).pl()
@@ -256,18 +305,30 @@ def _components(moves: pl.DataFrame) -> pl.DataFrame:
         labels = updated
 
 
-def _staged_findings(w: _Writer, staging: Path) -> None:
+def _staged_findings(w: _Writer, staging: Path, dates: tuple[dt.date, ...] | None) -> None:
     """Rows typing and validation held (``held_rows``) or warned (``validation_warnings``),
-    every entity's, with the entity named."""
+    every entity's (of every date, or of ``dates``), with the entity named. A held row of a
+    household or member that typing could read carries its ``household_id``: it joins
+    its person's households into one component, and an incremental run of its date
+    finds the households it was delivered in."""
     for name, layer in (("held_rows", "rejects"), ("validation_warnings", "warnings")):
         for entity in ENTITIES:
-            found = _scan(staging / layer / entity)
+            found = _scan(staging / layer / entity, dates=dates)
             rows = (
                 pl.LazyFrame(schema=ROW_FINDING_SCHEMA)
                 if found is None
                 else found.select(list(ROW_FINDING_SCHEMA))
             )
-            w.add(name, rows.select(pl.lit(entity).alias("entity"), pl.all()))
+            rows = rows.select(pl.lit(entity).alias("entity"), pl.all())
+            if name == "held_rows":
+                typed = _scan(staging / f"stg_{entity}", staging_schema(entity), dates)
+                if entity in COMPONENT_ENTITIES and typed is not None and found is not None:
+                    rows = rows.join(
+                        typed.select(*JOIN_ROW, "household_id"), on=JOIN_ROW, how="left"
+                    )
+                else:
+                    rows = rows.with_columns(household_id=pl.lit(None, pl.String))
+            w.add(name, rows)
 
 
 def _batches(buckets: pl.DataFrame, per_read: int) -> list[list[int]]:
@@ -284,32 +345,55 @@ def _batches(buckets: pl.DataFrame, per_read: int) -> list[list[int]]:
     return batches
 
 
-def build_core(staging: Path, out: Path, *, households_per_bucket: int | None = None) -> dict:
+def build_core(
+    staging: Path,
+    out: Path,
+    *,
+    households_per_bucket: int | None = None,
+    scope: Scope | None = None,
+) -> dict:
     """Write every output of :data:`OUTPUTS` as Parquet parts under ``out``; return row
-    counts."""
+    counts. With ``scope``, the outputs of the households and members of its components
+    only (and ``affected``, the scope's households), the small entities whole, and the
+    staged findings of its dates."""
     out.mkdir(parents=True, exist_ok=True)
     w = _Writer(out)
     w.collecting = True
-    _staged_findings(w, staging)
+    _staged_findings(w, staging, None if scope is None else scope.dates)
     cands = {e: candidates(staging, e) for e in ENTITIES}
     village_first = pl.DataFrame(schema={"parent_key": pl.String, "first_date": pl.Date})
     for entity in SMALL_ENTITIES:
         vers = _entity_outputs(w, entity, classify(cands[entity], entity).collect())
         if entity == "villages":
             village_first = parent_first_applied(vers, "villages").collect()
+    if scope is not None:
+        w.add("affected", scope.households.select("household_id").unique().sort("household_id"))
     w.flush()
 
     per_bucket = households_per_bucket or settings.bucket_households()
-    buckets = _component_buckets(staging, per_bucket, out / ".spill")
+    buckets = _component_buckets(
+        staging, per_bucket, out / ".spill", None if scope is None else scope.households
+    )
+    # Households of components of more than one household, with the component (its
+    # smallest household id): an incremental run reads them to close its scope.
+    w.part, w.collecting = 0, False
+    w.add(
+        "components",
+        buckets.filter(pl.len().over("component") > 1)
+        .select("household_id", "component")
+        .sort("household_id"),
+    )
+    buckets = buckets.drop("component")
     if buckets.height == 0:
         buckets = pl.DataFrame({"household_id": [None], "bucket": [0]}, schema=buckets.schema)
     n = int(buckets["bucket"].max()) + 1  # type: ignore[arg-type]
     batches = _batches(buckets, max(per_bucket, READ_HOUSEHOLDS))
     log.info(
-        "transform: %d households in %d bucket(s) of whole components, read in %d batch(es)",
+        "transform: %d households in %d bucket(s) of whole components, read in %d batch(es)%s",
         buckets.height,
         n,
         len(batches),
+        "" if scope is None else " (incremental)",
     )
     for part, batch in enumerate(batches):
         started = time.perf_counter()
@@ -326,7 +410,7 @@ def build_core(staging: Path, out: Path, *, households_per_bucket: int | None = 
             .filter(picked)
             .join(in_batch.lazy(), on="household_id", how="left")
             .with_columns(pl.col("bucket").fill_null(0))
-            for e in ("households", "members")
+            for e in COMPONENT_ENTITIES
         }
         w.part, w.collecting = part, len(batch) > 1
         if w.collecting:  # small buckets: read staging once for all of them
@@ -347,11 +431,50 @@ def build_core(staging: Path, out: Path, *, households_per_bucket: int | None = 
             w.counts.get("households_rows", 0),
             w.counts.get("members_rows", 0),
         )
-    w.part, w.collecting = len(batches), False
-    w.add("cross_warnings", _income_outliers(out))
     counts = {k: v for k, v in w.counts.items() if not k.endswith("_history")}
     counts["buckets"] = n
     return counts
+
+
+def village_first_applied(staging: Path) -> pl.DataFrame:
+    """First date from which each village is applied (``parent_key``, ``first_date``), as
+    :func:`build_core` computes it: what parks a household."""
+    vers = versions(classify(candidates(staging, "villages"), "villages"))
+    return parent_first_applied(vers, "villages").collect()
+
+
+def households_of(
+    staging: Path, *, dates: tuple[dt.date, ...] = (), villages: pl.Series | None = None
+) -> pl.DataFrame:
+    """Distinct ``household_id`` of the typed household and member rows delivered on
+    ``dates`` (held ones too), of every typed row of the persons those member rows name
+    (on any date: a row of D joins its person's households into one component), and of
+    the household rows of ``villages`` on any date."""
+    found = []
+    persons = []
+    for entity in COMPONENT_ENTITIES:
+        rows = _scan(staging / f"stg_{entity}", staging_schema(entity), dates) if dates else None
+        if rows is not None:
+            found.append(rows.select("household_id"))
+            if entity == "members":
+                persons.append(rows.select("id_number").drop_nulls().unique().collect())
+    if persons and persons[0].height:
+        every = _scan(staging / "stg_members", staging_schema("members"))
+        if every is not None:
+            found.append(
+                every.filter(pl.col("id_number").is_in(persons[0]["id_number"].implode())).select(
+                    "household_id"
+                )
+            )
+    if villages is not None and villages.len():
+        rows = _scan(staging / "stg_households", staging_schema("households"))
+        if rows is not None:
+            found.append(
+                rows.filter(pl.col("village_code").is_in(villages.implode())).select("household_id")
+            )
+    if not found:
+        return pl.DataFrame(schema={"household_id": pl.String})
+    return pl.concat(found).drop_nulls().unique().collect()
 
 
 def _household_bucket(
@@ -380,17 +503,3 @@ def _household_bucket(
             entity=pl.lit("households")
         ),
     )
-
-
-def _income_outliers(out: Path) -> pl.LazyFrame:
-    """Income outliers over every bucket's households: a county's statistics read all its
-    current households, whichever buckets they fell in."""
-    versions = pl.scan_parquet(parts(out, "households_history")).select(
-        pl.col("delivery_date").alias("_delivery_date"),
-        pl.col("file_name").alias("_file_name"),
-        pl.col("row_number").alias("_row_number"),
-        "household_id",
-        "per_capita_income_yuan",
-    )
-    current_households = pl.scan_parquet(parts(out, "households_current"))
-    return income_outliers(versions, current_households).with_columns(entity=pl.lit("households"))

@@ -11,8 +11,9 @@ the order in which the dates were run.
   active members as of its date.
 - ``return_without_exit`` (warn): a household reported returned with no earlier version
   lifted.
-- ``income_outlier`` (warn): per-capita income with a modified z-score above 3.5 within its
-  county (median and MAD over the county's households as currently known).
+
+The fourth cross rule, ``income_outlier``, reads a whole county's current households, so
+the load computes it over the core tables (``warehouse/state/income_outliers.sql``).
 
 Pure LazyFrame -> LazyFrame; the inputs are versions (applied rows with their
 ``effective_date``), ordered by ``transforms.state.version_order``.
@@ -27,7 +28,6 @@ from transforms.semantics import classify, next_in_key, versions
 from transforms.state import version_order
 
 ROW = ["_delivery_date", "_file_name", "_row_number"]
-OUTLIER_Z = 3.5
 FINDING_COLUMNS = [*ROW, "record_key", "reason", "detail"]
 
 
@@ -188,33 +188,5 @@ def return_without_exit(household_versions: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("household_id").alias("record_key"),
             pl.lit("return_without_exit").alias("reason"),
             pl.lit("reported returned without an earlier exit").alias("detail"),
-        )
-    )
-
-
-def income_outliers(
-    household_versions: pl.LazyFrame, household_current: pl.LazyFrame
-) -> pl.LazyFrame:
-    """Versions whose per-capita income is a modified z-score outlier in their county."""
-    county = pl.col("household_id").str.slice(0, 6)
-    x = pl.col("per_capita_income_yuan").cast(pl.Float64)
-    stats = (
-        household_current.with_columns(_county=county, _x=x)
-        .group_by("_county")
-        .agg(_median=pl.col("_x").median())
-        .join(household_current.with_columns(_county=county, _x=x), on="_county")
-        .group_by("_county")
-        .agg(pl.col("_median").first(), _mad=(pl.col("_x") - pl.col("_median")).abs().median())
-    )
-    z = 0.6745 * (x - pl.col("_median")).abs() / pl.col("_mad")
-    return (
-        household_versions.with_columns(_county=county)
-        .join(stats, on="_county", how="left")
-        .filter((pl.col("_mad") > 0) & (z > OUTLIER_Z))
-        .select(
-            *ROW,
-            pl.col("household_id").alias("record_key"),
-            pl.lit("income_outlier").alias("reason"),
-            pl.format("modified z-score {} in county {}", z.round(1), "_county").alias("detail"),
         )
     )

@@ -50,13 +50,6 @@ from warehouse.sqlfiles import sql_literal
 
 log = logging.getLogger(__name__)
 
-CORE_TABLES = {
-    "villages": ("core.villages", "core.villages_history"),
-    "households": ("core.households", "core.households_history"),
-    "members": ("core.members", None),
-    "assistance": ("core.assistance", None),
-    "targets": ("core.targets", None),
-}
 # Core tables that store a person's key beside their resident ID: {table: (ID column, key
 # column)}. The load keys each row as it writes it (:func:`_keyed`); publish copies the key.
 PERSON_KEYS = {
@@ -193,19 +186,11 @@ def _file_rows(
     ]
 
 
-def _rebuild_row_audit(con: duckdb.DuckDBPyConnection, outputs: Mapping[str, str]) -> None:
-    """audit.quarantine and audit.reconciliation over every delivery, from the transform's
-    output: every delivered row's outcome, and the rows held or warned before it."""
-    outcomes = ("held_rows", *(f"{entity}_outcomes" for entity in ENTITIES))
-    con.execute(
-        sqlfiles.inline(
-            sqlfiles.read("audit/row_outcomes.sql"), {name: outputs[name] for name in outcomes}
-        )
-    )
-    con.execute(
-        sqlfiles.read("audit/row_warnings.sql"),
-        {name: outputs[name] for name in ("validation_warnings", "cross_warnings")},
-    )
+def _rebuild_row_audit(con: duckdb.DuckDBPyConnection) -> None:
+    """audit.quarantine and audit.reconciliation over every delivery, from the state
+    tables: every delivered row's outcome and every finding on a delivered row."""
+    con.execute(sqlfiles.read("audit/row_outcomes.sql"))
+    con.execute(sqlfiles.read("audit/row_warnings.sql"))
     con.execute(sqlfiles.read("audit/outcome_files.sql"))
     con.execute(sqlfiles.read("audit/applied_warnings.sql"))
     con.execute("CREATE OR REPLACE TEMP VIEW volume_jumps AS " + VOLUME_JUMPS)
@@ -269,6 +254,54 @@ def _record_ledgers(
             )
 
 
+# Derived tables and the transform output each is written from: (table, output or SQL file
+# of state/, the column that places its rows in a component or None for tables replaced
+# whole on every path).
+DERIVED: tuple[tuple[str, str, str | None], ...] = (
+    ("core.villages", "villages_current", None),
+    ("core.villages_history", "villages_history", None),
+    ("core.households", "households_current", "household_id"),
+    ("core.households_history", "households_history", "household_id"),
+    ("core.members", "members_current", "household_id"),
+    ("core.assistance", "assistance_current", None),
+    ("core.targets", "targets_current", None),
+    ("core.status_events", "status_events", "household_id"),
+    ("core.exit_checks", "exit_checks", "household_id"),
+    ("state.components", "components", "household_id"),
+    ("state.row_outcomes", "state/row_outcomes.sql", None),
+    ("state.row_findings", "state/row_findings.sql", None),
+)
+# What an incremental load deletes from the state tables before it inserts the transform's
+# rows (which are exactly the rows it deletes, recomputed): the staged findings of its
+# dates, the small entities' outcomes, the rows of the affected components; and every
+# income outlier, recomputed by every load.
+INCREMENTAL_DELETES = {
+    "state.row_outcomes": "(judged_by = 'staging' AND delivery_date IN (SELECT d FROM scope_dates))"
+    " OR (judged_by = 'transform' AND entity NOT IN ('households', 'members'))"
+    " OR (judged_by = 'transform' AND (household_id IS NULL"
+    " OR household_id IN (SELECT household_id FROM affected)))",
+    "state.row_findings": "(found_by = 'validation' AND delivery_date IN (SELECT d FROM scope_dates))"
+    " OR (found_by = 'cross' AND household_id IN (SELECT household_id FROM affected))",
+}
+
+
+def _source(table: str, output: str, outputs: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """The FROM clause (and its parameters) of ``table``'s rows in the transform's output."""
+    if output.endswith(".sql"):
+        sql = sqlfiles.read(output)
+        return f"({sql}) AS derived", sqlfiles.parameters(sql, outputs)
+    return "read_parquet($parts)", {"parts": outputs[output]}
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, params: Mapping[str, Any]
+) -> int:
+    """Insert the rows of ``source`` into ``table`` (by column name); the rows inserted."""
+    cols = ", ".join(f'"{c}"' for c in _columns(con, table))
+    rows = con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source}", params)
+    return int(rows.fetchall()[0][0])
+
+
 def rebuild_reference(
     con: duckdb.DuckDBPyConnection,
     outputs: Mapping[str, str],
@@ -276,33 +309,90 @@ def rebuild_reference(
     *,
     record_run: Callable[[Mapping[str, int]], None] | None = None,
 ) -> dict[str, int]:
-    """Rebuild everything the warehouse derives from staging from the transform's output:
-    core tables (each person keyed under the secret of ``secret_file`` as the rows are
-    written), the row audit and the marts.
+    """Rebuild everything the warehouse derives from staging from a full transform's output
+    (every table of :data:`DERIVED` replaced whole, each person keyed under the secret of
+    ``secret_file`` as the rows are written), then the income outliers, the row audit and
+    the marts: the reference path.
 
     Needs the migrations, ref and the ledgers in place, and runs inside the caller's
     transaction. ``record_run`` is called with the counts once the row audit is built and
     before the marts, which read ``audit.runs``. Returns rows per core table."""
+    return _derive(con, outputs, secret_file, record_run=record_run, dates=None)
+
+
+def apply_incremental(
+    con: duckdb.DuckDBPyConnection,
+    outputs: Mapping[str, str],
+    secret_file: Path,
+    *,
+    dates: tuple[str, ...],
+    record_run: Callable[[Mapping[str, int]], None] | None = None,
+) -> dict[str, int]:
+    """The incremental path: from an incremental transform's output (``affected``: the
+    households of the components it recomputed; ``dates``: the delivery dates whose staged
+    findings it copied), delete those components' rows and the small entities' and insert
+    the recomputed ones, then the same income outliers, row audit and marts as
+    :func:`rebuild_reference`. Its result equals the reference path's over the same
+    deliveries (the property test and ``povdb verify`` prove it)."""
+    return _derive(con, outputs, secret_file, record_run=record_run, dates=dates)
+
+
+def _derive(
+    con: duckdb.DuckDBPyConnection,
+    outputs: Mapping[str, str],
+    secret_file: Path,
+    *,
+    record_run: Callable[[Mapping[str, int]], None] | None,
+    dates: tuple[str, ...] | None,
+) -> dict[str, int]:
     key_params = pseudonym.person_key_params(settings.pseudonym_secret(secret_file))
+    incremental = dates is not None
+    if incremental:
+        if "affected" not in outputs:
+            raise ValueError("an incremental load needs the transform's affected households")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE affected AS"
+            " SELECT DISTINCT household_id FROM read_parquet($parts)",
+            {"parts": outputs["affected"]},
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE scope_dates (d DATE)")
+        con.executemany("INSERT INTO scope_dates VALUES (?)", [[d] for d in dates or ()])
     counts: dict[str, int] = {}
-    sources = []
-    for entity, (table, hist_table) in CORE_TABLES.items():
-        sources.append((table, f"{entity}_current"))
-        if hist_table:
-            sources.append((hist_table, f"{entity}_history"))
-    sources += [(f"core.{t}", t) for t in ("status_events", "exit_checks")]
-    for table, output in sources:
+    for table, output, placed_by in DERIVED:
         started = time.perf_counter()
-        source = "read_parquet($parts)"
-        params: dict[str, Any] = {"parts": outputs[output]}
+        source, params = _source(table, output, outputs)
         if table in PERSON_KEYS:
             source = _keyed(table, source)
             params.update(key_params)
-        counts[table] = _replace(con, table, source, params)
-        log.info("load: %s, %d rows in %.1fs", table, counts[table], time.perf_counter() - started)
+        if not incremental:
+            rows = _replace(con, table, source, params)
+        else:
+            if table in INCREMENTAL_DELETES:
+                where = INCREMENTAL_DELETES[table]
+            elif placed_by is not None:
+                where = f"{placed_by} IN (SELECT household_id FROM affected)"
+            else:
+                where = "true"
+            deleted = con.execute(f"DELETE FROM {table} WHERE {where}").fetchall()[0]
+            inserted = _insert(con, table, source, params)
+            log.info(
+                "load: %s, %d rows deleted, %d inserted",
+                table,
+                deleted[0] if deleted else 0,
+                inserted,
+            )
+            rows = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+        if table.startswith("core."):
+            counts[table] = rows
+        log.info("load: %s, %d rows in %.1fs", table, rows, time.perf_counter() - started)
     started = time.perf_counter()
-    _rebuild_row_audit(con, outputs)
-    log.info("load: quarantine and reconciliation in %.1fs", time.perf_counter() - started)
+    con.execute("DELETE FROM state.row_findings WHERE found_by = 'income'")
+    con.execute(sqlfiles.read("state/income_outliers.sql"))
+    _rebuild_row_audit(con)
+    log.info(
+        "load: income outliers, quarantine and reconciliation in %.1fs",
+        time.perf_counter() - started,
+    )
     if record_run is not None:
         record_run(counts)
     build_marts(con)
@@ -363,8 +453,15 @@ def load_run(
     ingested: Mapping[str, list[IngestedFile]],
     validation: Mapping[str, ValidationSummary],
     outputs: Mapping[str, str],
+    path: Mapping[str, Any] | None = None,
 ) -> LoadSummary:
+    """The nightly load of ``delivery_date``: its ledgers, then the reference path, or the
+    incremental one when the transform's ``outputs`` hold ``affected``. ``path`` (the
+    transform's choice: ``load_path``, ``reason``, ``affected_households``, ``code_hash``)
+    is recorded in ``audit.runs``."""
     d = delivery_date.isoformat()
+    path = dict(path or {})
+    incremental = "affected" in outputs
     con = connect(paths.warehouse)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -372,7 +469,11 @@ def load_run(
         record_fingerprint(con, paths.secret, run_id)
         load_reference(con)
         _record_ledgers(con, d, ledger, ingested, validation, run_id)
-        summary: LoadSummary = {"delivery_date": d, "migrations_applied": applied}
+        summary: LoadSummary = {
+            "delivery_date": d,
+            "migrations_applied": applied,
+            "load_path": "incremental" if incremental else "full",
+        }
 
         def record_run(counts: Mapping[str, int]) -> None:
             # After the row audit (the totals read audit.reconciliation), before the marts
@@ -413,10 +514,17 @@ def load_run(
                     "rows_held": summary["rows_held"],
                     "summary": json.dumps(summary),
                     "message": message,
+                    "load_path": summary["load_path"],
+                    "load_path_reason": path.get("reason"),
+                    "affected_households": path.get("affected_households") if incremental else None,
+                    "code_hash": path.get("code_hash"),
                 },
             )
 
-        rebuild_reference(con, outputs, paths.secret, record_run=record_run)
+        if incremental:
+            apply_incremental(con, outputs, paths.secret, dates=(d,), record_run=record_run)
+        else:
+            rebuild_reference(con, outputs, paths.secret, record_run=record_run)
         checks = post_load_checks(con)
         summary["checks"] = {c.name: {"severity": c.severity, "failed": c.failed} for c in checks}
         failing = [c for c in checks if c.failed and c.severity == "error"]
