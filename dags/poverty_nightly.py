@@ -107,6 +107,12 @@ def _run_entity(step: str, entity: str, context: dict) -> dict:
             type=["null", "string"],
             description="Data root to process; empty means POVDB_HOME (default ./data).",
         ),
+        "full_rebuild": Param(
+            False,
+            type="boolean",
+            description="Rebuild every derived table from staging (the full path) instead of"
+            " replacing what the delivery touches; see the runbook, 'Full and incremental runs'.",
+        ),
     },
 )
 def poverty_nightly() -> None:

@@ -20,6 +20,8 @@ class RunContext:
     paths: Paths
     delivery_date: dt.date
     run_id: str
+    # The run takes the full path whatever its prior state (DAG param ``full_rebuild``).
+    full_rebuild: bool = False
 
     @property
     def d(self) -> str:
@@ -40,6 +42,7 @@ class RunContext:
             paths=paths(params.get("data_root")),
             delivery_date=delivery_date_of(start),
             run_id=f"{DAG_ID}/{dag_run.run_id}",
+            full_rebuild=bool(params.get("full_rebuild")),
         )
 
     @classmethod

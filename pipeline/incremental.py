@@ -87,8 +87,10 @@ def plan(ctx: RunContext) -> Plan:
         log.info("transform: full path: %s", reason)
         return Plan("full", reason, current)
 
+    if ctx.full_rebuild:
+        return full("asked (DAG param full_rebuild, povdb run --full)")
     if settings.full_rebuild():
-        return full("asked (povdb run --full, or POVDB_FULL_REBUILD)")
+        return full("asked (POVDB_FULL_REBUILD)")
     prior = open_prior(ctx.paths.warehouse)
     if prior is None:
         return full("no warehouse with incremental state yet")

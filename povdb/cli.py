@@ -198,7 +198,9 @@ def _token(url: str) -> str:
     return _http(f"{url}/auth/token", "POST", body)["access_token"]
 
 
-def _trigger(api: AirflowApi, delivery_date: dt.date, data_root: Path) -> tuple[str, str]:
+def _trigger(
+    api: AirflowApi, delivery_date: dt.date, data_root: Path, full: bool = False
+) -> tuple[str, str]:
     """Trigger the run of ``delivery_date``, or clear the one Airflow has (as the UI
     would), or take the one under way: its run id, and which of these it did."""
     dag = api.call("GET", f"/api/v2/dags/{settings.DAG_ID}")
@@ -209,7 +211,7 @@ def _trigger(api: AirflowApi, delivery_date: dt.date, data_root: Path) -> tuple[
         )
     # The run of D has the logical date D 00:00 Asia/Shanghai (pipeline/timetable.py).
     logical = dt.datetime.combine(delivery_date, dt.time(), SHANGHAI).isoformat()
-    body = {"logical_date": logical, "conf": {"data_root": str(data_root)}}
+    body = {"logical_date": logical, "conf": _conf(data_root, full)}
     try:
         run = api.call("POST", f"/api/v2/dags/{settings.DAG_ID}/dagRuns", body)
         return str(run["dag_run_id"]), "triggered it as run"
@@ -226,6 +228,12 @@ def _trigger(api: AirflowApi, delivery_date: dt.date, data_root: Path) -> tuple[
         )
     if run["state"] in ("queued", "running"):
         return str(run["dag_run_id"]), "follows its run under way"
+    if full and not (run.get("conf") or {}).get("full_rebuild"):
+        # Clearing a run keeps its conf: it would take the path it chose before.
+        raise CannotRun(
+            f"Airflow has a run of {delivery_date} triggered without full_rebuild, and a"
+            " cleared run keeps its conf: delete that run in the UI, then run again with --full"
+        )
     api.call(
         "POST",
         f"/api/v2/dags/{settings.DAG_ID}/dagRuns/{run['dag_run_id']}/clear",
@@ -282,12 +290,12 @@ def _follow(
 
 
 def _run_in_airflow(
-    api: AirflowApi, delivery_date: dt.date, data_root: Path
+    api: AirflowApi, delivery_date: dt.date, data_root: Path, full: bool = False
 ) -> tuple[bool, str, list[str]]:
     """Trigger the run in the running Airflow and follow it to its end: whether it
     succeeded, what to say if not."""
     since = dt.datetime.now(dt.UTC)
-    run_id, how = _trigger(api, delivery_date, data_root)
+    run_id, how = _trigger(api, delivery_date, data_root, full)
     path = f"/api/v2/dags/{settings.DAG_ID}/dagRuns/{urllib.parse.quote(run_id)}"
     print(f"  in the running Airflow ({api.url}): {how} {run_id}", flush=True)
     unreachable_since: float | None = None
@@ -311,13 +319,18 @@ def _run_in_airflow(
     return state == "success", f"run {run_id} {state}; Airflow UI: {ui}", []
 
 
+def _conf(data_root: Path, full: bool) -> dict[str, Any]:
+    """The run's conf: its data root, and the full path when asked."""
+    return {"data_root": str(data_root), **({"full_rebuild": True} if full else {})}
+
+
 def _run_dags_test(
-    delivery_date: dt.date, data_root: Path, log_file: Path
+    delivery_date: dt.date, data_root: Path, log_file: Path, full: bool = False
 ) -> tuple[bool, str, list[str]]:
     """Run the DAG for one date in this process's own Airflow (``airflow dags test``):
     whether it succeeded, what to say if not and the end of its log."""
     since = dt.datetime.now(dt.UTC)
-    conf = json.dumps({"data_root": str(data_root)})
+    conf = json.dumps(_conf(data_root, full))
     command = [_airflow_bin(), "dags", "test", settings.DAG_ID, delivery_date.isoformat()]
     with open(log_file, "w") as fh:
         ensure_airflow()
@@ -330,9 +343,10 @@ def _run_dags_test(
     return rc == 0, f"exit {rc}; Airflow log: {log_file}", tail
 
 
-def run_date(delivery_date: dt.date, data_root: Path) -> int:
+def run_date(delivery_date: dt.date, data_root: Path, full: bool = False) -> int:
     """Run poverty_nightly for one delivery date, printing each step as it finishes: in the
-    running Airflow through its REST API when a scheduler is up, else ``airflow dags test``."""
+    running Airflow through its REST API when a scheduler is up, else ``airflow dags test``.
+    ``full``: the run takes the full path (DAG param ``full_rebuild``)."""
     print(
         f"Running poverty_nightly for delivery date {delivery_date} on {data_root} ...", flush=True
     )
@@ -349,10 +363,10 @@ def run_date(delivery_date: dt.date, data_root: Path) -> int:
     try:
         api = running_airflow()
         if api:
-            ok, detail, tail = _run_in_airflow(api, delivery_date, data_root)
+            ok, detail, tail = _run_in_airflow(api, delivery_date, data_root, full)
         else:
             log_file = log_dir / f"airflow_{delivery_date.isoformat()}.log"
-            ok, detail, tail = _run_dags_test(delivery_date, data_root, log_file)
+            ok, detail, tail = _run_dags_test(delivery_date, data_root, log_file, full)
     except CannotRun as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 2
@@ -381,7 +395,7 @@ def run_date(delivery_date: dt.date, data_root: Path) -> int:
 
 def cmd_run(a: argparse.Namespace) -> int:
     root = settings.data_root(a.data_root)
-    return run_date(a.date, root)
+    return run_date(a.date, root, a.full)
 
 
 def cmd_status(a: argparse.Namespace) -> int:
@@ -584,6 +598,12 @@ def main(argv: list[str] | None = None) -> int:
         " could not start. See docs/runbook.md.",
     )
     r.add_argument("--date", type=_date, required=True, help="delivery date YYYY-MM-DD")
+    r.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every derived table from staging (the full path) instead of replacing"
+        " what the delivery touches",
+    )
     r.set_defaults(fn=cmd_run)
 
     st = add_parser("status", help="latest run, target progress, data quality")

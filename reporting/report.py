@@ -51,7 +51,7 @@ def format_summary(summary: dict) -> str:
         head = (
             f"Latest run {run.get('run_id')}: {run.get('files')} files ({run.get('files_held')} held),"
             f" {run.get('rows_received')} rows received, {run.get('rows_applied')} applied,"
-            f" {run.get('rows_held')} held"
+            f" {run.get('rows_held')} held; {run.get('load_path')} path"
         )
     lines = [
         f"Snapshot as of {meta['as_of_date']} ({len(meta['deliveries_included'])} delivery dates),"

@@ -24,6 +24,9 @@ os.environ["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
 os.environ["POVDB_PSEUDONYM_SECRET"] = "test-secret-not-for-production"
 os.environ.pop("POVDB_HOME", None)
+# The path a run takes is each test's choice, never the caller's environment.
+for _name in ("POVDB_FULL_REBUILD", "POVDB_INCREMENTAL_MAX_SHARE", "POVDB_BUCKET_HOUSEHOLDS"):
+    os.environ.pop(_name, None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

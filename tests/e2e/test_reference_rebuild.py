@@ -3,13 +3,15 @@ rule 1), whatever order the dates ran in, however often, with any transform buck
 
 Generated deliveries of three counties, with planted defects (moves across counties and
 heads delivered into households that have one among them) and daily changes, are run
-through every step date by date: in date order (the reference), latest dates first, in
-a shuffled order, in date order with bucket size 1 (a bucket per component), and in date
-order with a date run again at the end. Every date's run loads its own folder and
-transforms the staging of every date run so far, so each final warehouse has seen the
-same deliveries. Every ``core``, ``audit`` and ``marts`` table must have the same digest
-(``warehouse.digest``, whose list of what it leaves out is the one shared list); a
-difference prints the rows each side has and the other lacks.
+through every step date by date: in date order by the full path (the reference: every
+derived table rebuilt from every date's staging), and by the incremental path (every run
+after the first replaces the components its date touches) in date order, latest dates
+first, in a shuffled order, with bucket size 1 (a bucket per component), and with a
+date run again at the end. Every date's run loads its own folder, so each final
+warehouse has seen the same deliveries. Every ``core``, ``audit``, ``marts`` and
+``state`` table must have the same digest (``warehouse.digest``, whose list of what it
+leaves out is the one shared list); a difference prints the rows each side has and the
+other lacks.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from warehouse.digest import TableDigest, differences, digests
 
 START = dt.date(2015, 3, 1)
 DATES = [START + dt.timedelta(days=i) for i in range(5)]
-SCHEMAS = ("core", "audit", "marts")
+SCHEMAS = ("core", "audit", "marts", "state")
 SHOWN = 20  # rows of each side of a difference
 
 
@@ -57,6 +59,25 @@ def _run(landing: Path, root: Path, dates: list[dt.date]) -> Path:
     return root / "warehouse" / "poverty.duckdb"
 
 
+def _paths(warehouse: Path) -> list[str]:
+    """The path each successful load took, in the order they ran."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT load_path FROM audit.runs WHERE state = 'success' ORDER BY loaded_at"
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+@pytest.fixture
+def incremental(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run after the first takes the incremental path, however much it touches."""
+    monkeypatch.delenv("POVDB_FULL_REBUILD", raising=False)
+    monkeypatch.setenv("POVDB_INCREMENTAL_MAX_SHARE", "1")
+
+
 def _digests(warehouse: Path) -> dict[str, TableDigest]:
     """Digests of every table of the compared schemas."""
     return {t: d for t, d in digests(warehouse).items() if t.split(".")[0] in SCHEMAS}
@@ -68,7 +89,9 @@ def reference(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("in-date-order")
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("POVDB_BUCKET_HOUSEHOLDS", raising=False)
-        _run(landing, root, DATES)
+        mp.setenv("POVDB_FULL_REBUILD", "1")
+        warehouse = _run(landing, root, DATES)
+    assert _paths(warehouse) == ["full"] * len(DATES)
     return root
 
 
@@ -133,12 +156,14 @@ def test_every_change_day_moves_people(reference: Path) -> None:
 @pytest.mark.parametrize(
     ("order", "per_bucket"),
     [
+        pytest.param([0, 1, 2, 3, 4], None, id="date-order"),
         pytest.param([4, 3, 2, 1, 0], None, id="latest-dates-first"),
         pytest.param([2, 4, 0, 3, 1], None, id="shuffled"),
         pytest.param([0, 1, 2, 3, 4], "1", id="bucket-size-1"),
     ],
 )
-def test_the_warehouse_does_not_depend_on_order_or_bucket_size(
+@pytest.mark.usefixtures("incremental")
+def test_incremental_runs_equal_the_reference_in_any_order_and_bucket_size(
     landing: Path,
     reference: Path,
     tmp_path: Path,
@@ -149,11 +174,26 @@ def test_the_warehouse_does_not_depend_on_order_or_bucket_size(
     if per_bucket is not None:
         monkeypatch.setenv("POVDB_BUCKET_HOUSEHOLDS", per_bucket)
     other = _run(landing, tmp_path, [DATES[i] for i in order])
+    assert _paths(other) == ["full"] + ["incremental"] * (len(DATES) - 1)
     _assert_same(reference / "warehouse" / "poverty.duckdb", other)
 
 
-def test_running_a_date_again_changes_nothing(reference: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("again", [0, 1, 4], ids=["first-date", "a-change-day", "last-date"])
+@pytest.mark.usefixtures("incremental")
+def test_running_a_date_again_changes_nothing(reference: Path, tmp_path: Path, again: int) -> None:
     root = tmp_path / "again"
     shutil.copytree(reference, root)
-    run_all(RunContext.local(DATES[1], root))
-    _assert_same(reference / "warehouse" / "poverty.duckdb", root / "warehouse" / "poverty.duckdb")
+    run_all(RunContext.local(DATES[again], root))
+    warehouse = root / "warehouse" / "poverty.duckdb"
+    assert _paths(warehouse)[-1] == "incremental"
+    _assert_same(reference / "warehouse" / "poverty.duckdb", warehouse)
+
+
+def test_the_full_path_in_another_order_equals_the_reference(
+    landing: Path, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POVDB_FULL_REBUILD", "1")
+    monkeypatch.setenv("POVDB_BUCKET_HOUSEHOLDS", "1")
+    other = _run(landing, tmp_path, [DATES[i] for i in (3, 0, 4, 1, 2)])
+    assert _paths(other) == ["full"] * len(DATES)
+    _assert_same(reference / "warehouse" / "poverty.duckdb", other)

@@ -1,5 +1,6 @@
 """The transform split into buckets of whole components gives exactly the result of one
-pass, persons who move across counties included."""
+pass, persons who move across counties included; and a transform scoped to some whole
+components (the incremental path) gives exactly the full transform's rows of them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 import transforms.build
 from contract.landing import staging_schema
-from transforms.build import _component_buckets, build_core
+from transforms.build import Scope, _component_buckets, build_core, households_of
 
 D1, D2, D3 = dt.date(2016, 5, 1), dt.date(2016, 5, 2), dt.date(2016, 5, 3)
 COUNTY_A, COUNTY_B = "520121", "520122"
@@ -26,6 +27,7 @@ OUTPUTS = (
     "status_events",
     "exit_checks",
     "cross_warnings",
+    "components",
 )
 
 
@@ -174,7 +176,9 @@ def test_a_chain_of_movers_keeps_its_households_in_one_bucket(
         ],
     )
     got = _component_buckets(stg, per_bucket, tmp_path / "spill")
-    bucket = dict(got.iter_rows())
+    bucket = dict(got.select("household_id", "bucket").iter_rows())
+    component = dict(got.select("household_id", "component").iter_rows())
+    assert component == {"h1": "h1", "h2": "h1", "h3": "h1", "h4": "h4", "h5": "h5"}
     assert sorted(bucket) == ["h1", "h2", "h3", "h4", "h5"]
     assert bucket["h1"] == bucket["h2"] == bucket["h3"]
     assert sorted(set(bucket.values())) == list(range(buckets))
@@ -195,3 +199,64 @@ def test_every_household_has_one_bucket_however_often_it_was_delivered(
         _write(stg, "members", [_member("A", "h2", "head", D1, 9)])
     got = _component_buckets(stg, 1_000_000, tmp_path / "spill")
     assert sorted(got["household_id"].to_list()) == ["h1", "h2"]
+
+
+def _chain(stg: Path) -> None:
+    """h1-h2-h3 joined by movers A and B over three dates; h4 and h5 on their own."""
+    _write(stg, "households", [_household(h, 1, D1, 9) for h in ("h4", "h5")])
+    _write(
+        stg,
+        "members",
+        [
+            _member("A", "h1", "head", D1, 9),
+            _member("A", "h2", "head", D2, 9),
+            _member("B", "h2", "child", D1, 9),
+            _member("B", "h3", "child", D3, 9),
+            _member("C", "h4", "head", D1, 9),
+        ],
+    )
+
+
+def test_the_components_output_lists_every_household_of_a_shared_component(
+    tmp_path: Path,
+) -> None:
+    # The smallest household names its component and is listed too: an incremental run
+    # closing over h1 must find h2 and h3.
+    stg = tmp_path / "staging"
+    _chain(stg)
+    build_core(stg, tmp_path / "out")
+    got = _read(tmp_path / "out", "components")
+    assert got.rows() == [("h1", "h1"), ("h2", "h1"), ("h3", "h1")]
+
+
+def test_a_date_seeds_every_household_its_persons_were_ever_in(tmp_path: Path) -> None:
+    # B's row of D3 is in h3; B was in h2 on D1: both are seeds of D3, or the incremental
+    # run would recompute h3 without the person's earlier household.
+    stg = tmp_path / "staging"
+    _chain(stg)
+    assert sorted(households_of(stg, dates=(D3,))["household_id"]) == ["h2", "h3"]
+    assert sorted(households_of(stg, dates=(D2,))["household_id"]) == ["h1", "h2"]
+    villages = pl.Series(["h4"[:12]])
+    assert sorted(households_of(stg, villages=villages)["household_id"]) == ["h4"]
+
+
+def test_a_scoped_transform_gives_the_full_transforms_rows_of_its_components(
+    staging: Path, tmp_path: Path
+) -> None:
+    full = tmp_path / "full"
+    build_core(staging, full)
+    households = pl.DataFrame({"household_id": [f"{COUNTY_A}001001{0:04d}3"]})
+    scoped = tmp_path / "scoped"
+    build_core(staging, scoped, scope=Scope(households, (D1,)))
+    assert (
+        _read(scoped, "affected")["household_id"].to_list() == households["household_id"].to_list()
+    )
+    for name in OUTPUTS:
+        want = _read(full, name)
+        got = _read(scoped, name)
+        column = "record_key" if name == "cross_warnings" else "household_id"
+        if column in want.columns and not name.startswith("villages"):
+            want = want.filter(pl.col(column).is_in(households["household_id"].implode()))
+        assert got.equals(want), name
+    # The component of the movers (A and B's households) is untouched by this scope.
+    assert _read(scoped, "members_outcomes")["record_key"].to_list() == ["HC0000000000000001"]

@@ -11,7 +11,6 @@ import pytest
 from transforms.cross_checks import (
     household_head_count,
     household_size_mismatch,
-    income_outliers,
     return_without_exit,
 )
 
@@ -130,12 +129,3 @@ def test_return_without_exit(statuses, flagged) -> None:
     rows = [(H, 2, s, "3000", D1 + dt.timedelta(days=i), i + 1) for i, s in enumerate(statuses)]
     got = return_without_exit(households(*rows)).collect()
     assert got["_row_number"].to_list() == flagged
-
-
-def test_income_outlier_flags_only_the_extreme_row() -> None:
-    incomes = ["3000", "3100", "2900", "3050", "2950", "3020", "60000"]
-    rows = [(f"520102001201{i:04d}", 2, "poor", pc, D1, i + 1) for i, pc in enumerate(incomes)]
-    hh = households(*rows)
-    got = income_outliers(hh, hh).collect()
-    assert got["_row_number"].to_list() == [7]
-    assert got["reason"].to_list() == ["income_outlier"]

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from contract import pseudonym
+from warehouse import sqlfiles
 from warehouse.load import PERSON_KEYS, _keyed, _replace
 from warehouse.loader import build_marts, migrate, post_load_checks
 
@@ -147,3 +148,48 @@ def test_two_persons_with_one_key_fail_the_check(con) -> None:
         " county_code, head_id_number, head_key) VALUES ('H2', 'V', 'P', 'C', 'B', 'k')"
     )
     assert _failed(con, "core_keys_unique") == 1
+
+
+def test_income_outliers_flag_only_the_extreme_version() -> None:
+    # One county's current incomes: median 3,010, MAD 40, so the 60,000 version scores
+    # 0.6745 x 56,990 / 40 = 961.0: an outlier
+    # (and it is flagged though it is no longer current); a second county whose incomes
+    # are all equal has MAD 0 and flags nothing.
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA core; CREATE SCHEMA state")
+    con.execute(
+        "CREATE TABLE core.households_history (household_id VARCHAR,"
+        " per_capita_income_yuan INTEGER, delivery_date DATE, file_name VARCHAR,"
+        " row_number BIGINT)"
+    )
+    con.execute("CREATE TABLE core.households AS FROM core.households_history LIMIT 0")
+    con.execute(
+        "CREATE TABLE state.row_findings (entity VARCHAR, delivery_date DATE, file_name VARCHAR,"
+        " row_number BIGINT, record_key VARCHAR, household_id VARCHAR, found_by VARCHAR,"
+        " reason VARCHAR, detail VARCHAR)"
+    )
+    incomes = [3000, 3100, 2900, 3050, 2950, 3020, 60000]
+    rows = [(f"520102001201{i:04d}", pc, i + 1) for i, pc in enumerate(incomes)]
+    rows += [(f"520103001201{i:04d}", 1000, 20 + i) for i in range(3)]
+    for hid, pc, row in rows:
+        version = [hid, pc, "2015-03-01", "h.csv", row]
+        con.execute("INSERT INTO core.households_history VALUES (?, ?, ?, ?, ?)", version)
+        if pc != 60000:
+            con.execute("INSERT INTO core.households VALUES (?, ?, ?, ?, ?)", version)
+    # The outlier's household is current again with its usual income.
+    con.execute(
+        "INSERT INTO core.households VALUES ('5201020012010006', 3010, '2015-03-02', 'h.csv', 8)"
+    )
+    con.execute(sqlfiles.read("state/income_outliers.sql"))
+    got = con.execute(
+        "SELECT row_number, household_id, found_by, reason, detail FROM state.row_findings"
+    ).fetchall()
+    assert got == [
+        (
+            7,
+            "5201020012010006",
+            "income",
+            "income_outlier",
+            "modified z-score 961.0 in county 520102",
+        )
+    ]
