@@ -82,6 +82,18 @@ def test_the_change_delivery_touches_about_half_a_percent_of_households(run) -> 
     assert delta["ingest households"]["rows"] == changed
 
 
+def test_the_change_delivery_is_incremental_and_verify_finds_it_equal(run) -> None:
+    _, doc, _ = run
+    assert doc["delta_path"] == "incremental"
+    delta = [s for s in doc["stages"] if s["delivery"] == "delta"]
+    assert doc["delta_stages"] == {s["stage"]: s["seconds"] for s in delta}
+    assert doc["delta_floor_ratio"] == pytest.approx(doc["delta_s"] / doc["floor_s"], rel=0.01)
+    assert doc["delta_peak_rss_mb"] == max(s["peak_rss_mb"] for s in delta)
+    assert doc["verify_equal"] is True and doc["verify_differ"] == []
+    assert doc["targets"]["verify_ok"] is True
+    assert doc["verify_s"] > 0 and doc["verify_peak_rss_mb"] > 0
+
+
 def test_the_snapshot_is_published_and_every_guide_query_is_timed(run) -> None:
     root, doc, _ = run
     assert len(doc["queries"]) == len(bench.guide_queries())
