@@ -21,7 +21,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from contract.landing import staging_schema
-from transforms.build import build_core
+from transforms.build import Scope, build_core, households_of
 
 D1, D2, D3, D4, D5 = (dt.date(2016, 5, d) for d in range(1, 6))
 COUNTY_A, COUNTY_B = "520121", "520122"
@@ -432,3 +432,83 @@ def test_members_wait_while_their_household_waits_for_its_village(
         ],
         HOUSEHOLD,
     )
+
+
+# ------------------------------------------------------------------ the incremental closure
+# Outputs that hold rows of households and members, and the column placing each row in a
+# household (the incremental load deletes and inserts by it).
+PLACED = {
+    "households_outcomes": "household_id",
+    "households_current": "household_id",
+    "households_history": "household_id",
+    "members_outcomes": "household_id",
+    "members_current": "household_id",
+    "members_history": "household_id",
+    "status_events": "household_id",
+    "exit_checks": "household_id",
+    "cross_warnings": "record_key",
+    "components": "household_id",
+}
+
+
+def _closure(seeds: pl.DataFrame, components: pl.DataFrame) -> pl.Series:
+    """The seeds and every household of their components (as the warehouse's
+    ``state.components`` holds them: households of shared components only)."""
+    touched = components.filter(pl.col("household_id").is_in(seeds["household_id"].implode()))
+    more = components.filter(pl.col("component").is_in(touched["component"].implode()))
+    return pl.concat([seeds["household_id"], more["household_id"]]).unique()
+
+
+def _read(out: Path, name: str) -> pl.DataFrame:
+    frame = pl.read_parquet(out / name / "*.parquet")
+    return frame.sort(frame.columns, nulls_last=True)
+
+
+def _assert_incremental_step(before: Path, after: Path, day: dt.date, tmp_path: Path) -> None:
+    """Staging went from ``before`` to ``after`` by the rows of ``day`` (new, or re-delivered).
+    The affected set (``pipeline.incremental``: the households of ``day``'s rows then and
+    now with every household of their persons, closed over the components as built
+    before) must hold every row that changes, and a transform scoped to it must give the
+    full transform's rows of it."""
+    old = build_core(before, tmp_path / "old")
+    old_out, new_out = tmp_path / "old", tmp_path / "new"
+    build_core(after, new_out)
+    seeds = pl.concat(
+        [households_of(after, dates=(day,)), households_of(before, dates=(day,))]
+    ).unique()
+    affected = _closure(seeds, pl.read_parquet(old_out / "components" / "*.parquet"))
+    assert old["buckets"] >= 1
+    scoped = tmp_path / "scoped"
+    build_core(after, scoped, scope=Scope(affected.to_frame(), (day,)))
+    inside = pl.col("_in")
+    for name, column in PLACED.items():
+        mark = pl.col(column).is_in(affected.implode()).alias("_in")
+        was, now = (_read(o, name).with_columns(mark) for o in (old_out, new_out))
+        unchanged = was.filter(~inside).drop("_in")
+        assert unchanged.equals(now.filter(~inside).drop("_in")), f"{name} changed outside"
+        assert _read(scoped, name).equals(now.filter(inside).drop("_in")), f"{name} inside"
+
+
+def _up_to(staging: Path, rows: list[Row], day: dt.date, **registry) -> Path:
+    _registry(staging, [r for r in rows if r.day <= day], **registry)
+    return staging
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.edge for c in CASES])
+def test_each_date_changes_nothing_outside_its_affected_set(case: Case, tmp_path: Path) -> None:
+    days = sorted({r.day for r in case.rows} - {D1})
+    for day in days:
+        before = _up_to(tmp_path / f"{day}-before", case.rows, day - dt.timedelta(days=1))
+        after = _up_to(tmp_path / f"{day}-after", case.rows, day)
+        _assert_incremental_step(before, after, day, tmp_path / f"{day}-work")
+
+
+@pytest.mark.parametrize("case", LATE_CASES, ids=[c.edge for c in LATE_CASES])
+def test_a_late_file_changes_nothing_outside_its_affected_set(
+    case: LateCase, tmp_path: Path
+) -> None:
+    before, after = tmp_path / "before", tmp_path / "after"
+    for staging in (before, after):
+        _registry(staging, case.rows, more_households=("H2",))
+    _stage(after, "members", [_member(r) for r in case.late])
+    _assert_incremental_step(before, after, D2, tmp_path / "work")
