@@ -525,7 +525,7 @@ def load_run(
             apply_incremental(con, outputs, paths.secret, dates=(d,), record_run=record_run)
         else:
             rebuild_reference(con, outputs, paths.secret, record_run=record_run)
-        checks = post_load_checks(con)
+        checks = post_load_checks(con, incremental=incremental)
         summary["checks"] = {c.name: {"severity": c.severity, "failed": c.failed} for c in checks}
         failing = [c for c in checks if c.failed and c.severity == "error"]
         for c in checks:

@@ -10,7 +10,7 @@ import pytest
 from contract import pseudonym
 from warehouse import sqlfiles
 from warehouse.load import PERSON_KEYS, _keyed, _replace
-from warehouse.loader import build_marts, migrate, post_load_checks
+from warehouse.loader import CHECKS, build_marts, migrate, post_load_checks
 
 
 @pytest.fixture
@@ -193,3 +193,39 @@ def test_income_outliers_flag_only_the_extreme_version() -> None:
             "modified z-score 961.0 in county 520102",
         )
     ]
+
+
+def _failed_scoped(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    return next(c.failed for c in post_load_checks(con, incremental=True) if c.name == name)
+
+
+def test_every_scoped_check_stands_for_a_full_check() -> None:
+    scoped = {p.name for p in (CHECKS / "incremental").glob("*.sql")}
+    assert scoped and scoped <= {p.name for p in CHECKS.glob("*.sql")}
+
+
+def test_scoped_checks_find_what_an_incremental_load_wrote_wrong(con) -> None:
+    """The load rewrote H2 (temp table affected): a person it inserted there who is still a
+    current member of H1, a member of H2 without its household, H2's village missing and
+    an unkeyed head are all found; a duplicate wholly outside H2 is the full check's."""
+    con.execute("CREATE TEMP TABLE affected AS SELECT 'H2' AS household_id")
+    con.execute(
+        "CREATE TEMP TABLE m AS SELECT * FROM core.members LIMIT 0;"
+        "INSERT INTO m (id_number, household_id, person_key) VALUES"
+        " ('A', 'H1', 'ka'), ('A', 'H2', 'ka'), ('C', 'H9', 'kc'), ('C', 'H9', 'kc');"
+        "INSERT INTO core.households (household_id, village_code, province_code, county_code)"
+        " VALUES ('H1', 'V1', 'P', 'C'), ('H9', 'V1', 'P', 'C');"
+        "INSERT INTO core.villages (village_code, province_code, county_code)"
+        " VALUES ('V1', 'P', 'C')"
+    )
+    _replace(con, "core.members", "m")  # as a load writes it: no key index
+    assert _failed_scoped(con, "core_keys_unique") == 1  # A; C is outside the load's rows
+    assert _failed(con, "core_keys_unique") == 2
+    assert _failed_scoped(con, "members_have_households") == 1  # A's row in H2
+    con.execute(
+        "INSERT INTO core.households (household_id, village_code, province_code, county_code,"
+        " head_id_number) VALUES ('H2', 'V2', 'P', 'C', 'A')"
+    )
+    assert _failed_scoped(con, "members_have_households") == 0
+    assert _failed_scoped(con, "households_have_villages") == 1
+    assert _failed_scoped(con, "persons_keyed") == 1
