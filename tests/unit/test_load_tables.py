@@ -229,3 +229,10 @@ def test_scoped_checks_find_what_an_incremental_load_wrote_wrong(con) -> None:
     assert _failed_scoped(con, "members_have_households") == 0
     assert _failed_scoped(con, "households_have_villages") == 1
     assert _failed_scoped(con, "persons_keyed") == 1
+    # Two persons under one key, one of them written by the load: found without the UNION
+    # of every (ID, key) pair.
+    con.execute(
+        "INSERT INTO core.households_history (household_id, village_code, province_code,"
+        " county_code, head_id_number, head_key) VALUES ('H2', 'V2', 'P', 'C', 'B', 'ka')"
+    )
+    assert _failed_scoped(con, "core_keys_unique") == 2  # A twice, and key ka for A and B

@@ -18,15 +18,19 @@ SELECT 'core.assistance', event_id FROM core.assistance GROUP BY ALL HAVING coun
 UNION ALL
 SELECT 'person_key', person_key
 FROM (
-    SELECT id_number, person_key FROM core.members
+    -- Filtered before the UNION: the whole UNION of 120 M (ID, key) pairs would not fit
+    -- beside an incremental load's transaction at national scale.
+    WITH written AS (
+        SELECT person_key AS k FROM core.members
+        WHERE household_id IN (SELECT household_id FROM affected)
+        UNION
+        SELECT head_key FROM core.households_history
+        WHERE household_id IN (SELECT household_id FROM affected)
+    )
+    SELECT id_number, person_key FROM core.members WHERE person_key IN (SELECT k FROM written)
     UNION
     SELECT head_id_number, head_key FROM core.households_history
-)
-WHERE person_key IN (
-    SELECT person_key FROM core.members WHERE household_id IN (SELECT household_id FROM affected)
-    UNION
-    SELECT head_key FROM core.households_history
-    WHERE household_id IN (SELECT household_id FROM affected)
+    WHERE head_key IN (SELECT k FROM written)
 )
 GROUP BY ALL HAVING count(*) > 1
 UNION ALL
