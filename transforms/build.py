@@ -242,8 +242,10 @@ def _component_buckets(
         moves = pl.DataFrame(schema={"id_number": pl.String, "household_id": pl.String})
         if members:
             # Movers found with fixed-size aggregates (min and max), which spill to disk at
-            # national scale; persons are grouped by a hash of their ID, so a collision can
-            # only join two components (harmless), never split one.
+            # national scale. Persons are grouped by a hash of their ID only to pick the
+            # candidates: a collision adds a non-mover's rows to ``moves``, and the labels
+            # then propagate by the ID itself, so the components are exact (an incremental
+            # run, which sees only its scope's rows, finds the same ones).
             moves = con.sql(
                 "WITH m AS (SELECT id_number, household_id"
                 "   FROM read_parquet($files, union_by_name = true)"
