@@ -220,7 +220,7 @@ each, its rows of the snapshot's as-of date."""
 SNAPSHOT = SnapshotTable(
     "meta.snapshot",
     "Grain: one row. What this snapshot holds: as-of delivery date, the delivery dates"
-    " included, schema version, code version, publish time.",
+    " included, schema version, code version, the load it holds, publish time and mode.",
     (
         SnapshotColumn(
             "as_of_date", "Latest delivery date (Asia/Shanghai) included in this snapshot."
@@ -234,6 +234,20 @@ SNAPSHOT = SnapshotTable(
         SnapshotColumn("code_version", "Version of the pipeline that built it."),
         SnapshotColumn("run_id", "Airflow run that published it."),
         SnapshotColumn("published_at", "When it was published (timestamp with time zone)."),
+        SnapshotColumn(
+            "loaded_at",
+            "When the latest load it holds committed (audit.runs.loaded_at): two snapshots"
+            " with the same loaded_at hold the same data.",
+        ),
+        SnapshotColumn(
+            "publish_mode",
+            "full (written afresh from the warehouse) or delta (the previous snapshot with"
+            " the rows the latest load changed replaced); both hold the same data.",
+        ),
+        SnapshotColumn(
+            "deltas_since_full",
+            "Delta publishes since the last full one (0 for a full publish).",
+        ),
     ),
 )
 

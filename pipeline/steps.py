@@ -450,7 +450,7 @@ _PROGRESS_TEXT = {
     "transform": "{load_path} path, {households_current:,} households and"
     " {members_current:,} members recomputed",
     "load": "{rows_received:,} rows received, {rows_applied:,} applied, {rows_held:,} held",
-    "publish": "{tables} tables as of {as_of_date}",
+    "publish": "{tables} tables as of {as_of_date}, {publish_mode}",
 }
 
 

@@ -6,10 +6,13 @@ over every date's staging, then ``warehouse.load.rebuild_shadow`` into a new Duc
 beside the live one, ``warehouse/.verify-<stamp>.duckdb``. The live warehouse is only
 opened read-only (its ledgers are copied into the shadow); the snapshot is not opened.
 Every table is compared by digest (``warehouse.digest``, with its list of what digests
-leave out) and every post-load check runs on the shadow. When all tables are equal and no
-check of severity error finds rows, the shadow and the transform output are removed;
-otherwise the shadow is kept for diffing (docs/runbook.md, "Verify: the warehouse against
-the reference rebuild"). The DAG ``poverty_verify`` calls the ``*_task`` functions.
+leave out) and every post-load check runs on the shadow. The published snapshot, which a
+publish may have written by delta, is compared the same way with a full publish of the
+live warehouse (``warehouse/.verify-<stamp>-snapshot.duckdb``); it must hold the latest
+load. When all tables are equal and no check of severity error finds rows, the shadows and
+the transform output are removed; otherwise the shadows are kept for diffing
+(docs/runbook.md, "Verify: the warehouse against the reference rebuild"). The DAG
+``poverty_verify`` calls the ``*_task`` functions.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import shutil
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ from transforms import build
 from warehouse import digest, secret
 from warehouse.load import rebuild_shadow, unapplied_migrations
 from warehouse.loader import CheckResult, connect
+from warehouse.publish import build_snapshot
 from warehouse.sqlfiles import sql_literal
 
 log = logging.getLogger(__name__)
@@ -66,10 +70,19 @@ class Verdict:
     left_out: Mapping[str, tuple[str, ...]]  # columns digests leave out, per table on both sides
     shadow: Path | None  # kept when something differs or a check fails
     seconds: float
+    # The published snapshot against a full publish of the live warehouse: its tables, or
+    # why it was not compared (None: compared); the full publish, kept when one differs.
+    snapshot: Path | None = None
+    snapshot_tables: list[TableResult] = field(default_factory=list)
+    snapshot_left_out: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    snapshot_problem: str | None = None
+    snapshot_shadow: Path | None = None
 
     @property
     def differ(self) -> list[str]:
-        return [t.table for t in self.tables if not t.equal]
+        return [t.table for t in self.tables if not t.equal] + [
+            f"snapshot {t.table}" for t in self.snapshot_tables if not t.equal
+        ]
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -77,22 +90,28 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return not self.differ and not self.failed_checks
+        return not self.differ and not self.failed_checks and self.snapshot_problem is None
 
     def diff_command(self, table: str) -> str | None:
         """A shell command listing the rows of ``table`` found on one side only, without the
-        columns digests leave out; None when a side lacks the table. It runs DuckDB from
-        Python: the warehouse's storage format is newer than the DuckDB CLI's (1.x, kept for
-        the snapshot's analysts)."""
-        left_out = self.left_out.get(table)
-        if self.shadow is None or left_out is None:
+        columns digests leave out; None when a side lacks the table. ``snapshot <table>``
+        names a table of the snapshot. It runs DuckDB from Python: the warehouse's storage
+        format is newer than the DuckDB CLI's (1.x, kept for the snapshot's analysts)."""
+        if table.startswith("snapshot "):
+            table = table.removeprefix("snapshot ")
+            left_out = self.snapshot_left_out.get(table)
+            live_file, shadow = self.snapshot, self.snapshot_shadow
+        else:
+            left_out = self.left_out.get(table)
+            live_file, shadow = self.live, self.shadow
+        if shadow is None or live_file is None or left_out is None:
             return None
         select = "*" if not left_out else f"* EXCLUDE ({', '.join(left_out)})"
         live, ref = f"SELECT {select} FROM live.{table}", f"SELECT {select} FROM shadow.{table}"
         sql = (
             f"SET memory_limit = {sql_literal(settings.load_memory())};"
-            f" ATTACH {sql_literal(str(self.live))} AS live (READ_ONLY);"
-            f" ATTACH {sql_literal(str(self.shadow))} AS shadow (READ_ONLY);"
+            f" ATTACH {sql_literal(str(live_file))} AS live (READ_ONLY);"
+            f" ATTACH {sql_literal(str(shadow))} AS shadow (READ_ONLY);"
             f" SELECT 'live only' AS side, * FROM ({live} EXCEPT ALL {ref})"
             f" UNION ALL SELECT 'reference only', * FROM ({ref} EXCEPT ALL {live});"
         )
@@ -107,16 +126,28 @@ class Verdict:
                 f" passed, in {self.seconds:.0f} s"
             )
         wrong = []
-        if self.differ:
+        if differ := [t.table for t in self.tables if not t.equal]:
+            wrong.append(f"{len(differ)} of {len(self.tables)} tables differ: {', '.join(differ)}")
+        if differ := [t.table for t in self.snapshot_tables if not t.equal]:
             wrong.append(
-                f"{len(self.differ)} of {len(self.tables)} tables differ: {', '.join(self.differ)}"
+                f"the snapshot differs from a full publish in {len(differ)} of"
+                f" {len(self.snapshot_tables)} tables: {', '.join(differ)}"
             )
         if self.failed_checks:
             failed = ", ".join(f"{c.name} ({c.failed:,} rows)" for c in self.failed_checks)
             wrong.append(f"checks failed on the reference rebuild: {failed}")
-        return (
-            f"verify: MISMATCH, {'; '.join(wrong)}. The reference rebuild is kept at"
-            f" {self.shadow} (remove it once diffed)."
+        if self.snapshot_problem:
+            wrong.append(self.snapshot_problem)
+        kept = [
+            f"{what} is kept at {path}"
+            for what, path in (
+                ("the reference rebuild", self.shadow),
+                ("the full publish", self.snapshot_shadow),
+            )
+            if path is not None
+        ]
+        return f"verify: MISMATCH, {'; '.join(wrong)}." + (
+            f" {'; '.join(kept).capitalize()} (remove once diffed)." if kept else ""
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,6 +157,18 @@ class Verdict:
             "shadow": str(self.shadow) if self.shadow else None,
             "seconds": self.seconds,
             "differ": self.differ,
+            "snapshot": str(self.snapshot) if self.snapshot else None,
+            "snapshot_shadow": str(self.snapshot_shadow) if self.snapshot_shadow else None,
+            "snapshot_problem": self.snapshot_problem,
+            "snapshot_tables": [
+                {
+                    "table": t.table,
+                    "rows_snapshot": t.rows_live,
+                    "rows_full_publish": t.rows_reference,
+                    "equal": t.equal,
+                }
+                for t in self.snapshot_tables
+            ],
             "tables": [
                 {
                     "table": t.table,
@@ -156,6 +199,17 @@ class Verdict:
                 f"{t.table:{width}}  {_rows(t.rows_live):>13}  {_rows(t.rows_reference):>14}"
                 f"  {'yes' if t.equal else 'NO'}"
             )
+        if self.snapshot_tables:
+            out.append(
+                f"{'snapshot table':{width}}  {'rows snapshot':>13}  {'rows full':>14}  equal"
+            )
+            for t in self.snapshot_tables:
+                out.append(
+                    f"{t.table:{width}}  {_rows(t.rows_live):>13}  {_rows(t.rows_reference):>14}"
+                    f"  {'yes' if t.equal else 'NO'}"
+                )
+        elif self.snapshot_problem is None:
+            out.append("snapshot: none published, not compared")
         for c in self.checks:
             if not c.failed:
                 result = "passed"
@@ -296,6 +350,7 @@ def verify(p: Paths, owner: str) -> Verdict:
         except BaseException:
             _remove_shadow(shadow)
             raise
+        snapshot = _check_snapshot(p, owner, p.warehouse_dir / f".verify-{stamp}-snapshot.duckdb")
         verdict = Verdict(
             live=p.warehouse,
             tables=tables,
@@ -303,11 +358,63 @@ def verify(p: Paths, owner: str) -> Verdict:
             left_out=left_out,
             shadow=shadow,
             seconds=round(time.perf_counter() - started, 1),
+            **snapshot,
         )
-        if verdict.ok:
+        if not [t for t in verdict.tables if not t.equal] and not verdict.failed_checks:
             _remove_shadow(shadow)
             verdict = replace(verdict, shadow=None)
+        if verdict.snapshot_shadow and all(t.equal for t in verdict.snapshot_tables):
+            _remove_shadow(verdict.snapshot_shadow)
+            verdict = replace(verdict, snapshot_shadow=None)
         return verdict
+
+
+def _latest_load(warehouse: Path) -> Any:
+    con = connect(warehouse, read_only=True)
+    try:
+        return con.execute(
+            "SELECT max(loaded_at) FROM audit.runs WHERE state = 'success'"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def _snapshot_load(snapshot: Path) -> Any:
+    """The load the snapshot holds (``meta.snapshot.loaded_at``); None for a snapshot of a
+    release that did not record it."""
+    con = connect(snapshot, read_only=True)
+    try:
+        columns = {r[0] for r in con.execute("DESCRIBE meta.snapshot").fetchall()}
+        if "loaded_at" not in columns:
+            return None
+        return con.execute("SELECT loaded_at FROM meta.snapshot").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def _check_snapshot(p: Paths, owner: str, full: Path) -> dict[str, Any]:
+    """The published snapshot against a full publish of the live warehouse at ``full``:
+    the fields of :class:`Verdict` about it."""
+    if not p.analytics.exists():
+        return {}
+    found: dict[str, Any] = {"snapshot": p.analytics}
+    latest, held = _latest_load(p.warehouse), _snapshot_load(p.analytics)
+    if held != latest:
+        found["snapshot_problem"] = (
+            f"the snapshot holds the load of {held} and the warehouse's latest is of {latest}:"
+            " its publish failed or has not run; re-run the latest date (docs/runbook.md)"
+        )
+        return found
+    log.info("verify: a full publish into %s to compare the snapshot with", full)
+    _remove_shadow(full)
+    try:
+        build_snapshot(p, full, run_id=owner)
+        tables, left_out = _compare(p.analytics, full)
+    except BaseException:
+        _remove_shadow(full)
+        raise
+    found.update(snapshot_tables=tables, snapshot_left_out=left_out, snapshot_shadow=full)
+    return found
 
 
 def run(p: Paths) -> Verdict:

@@ -378,6 +378,14 @@ def publish_memory() -> str:
     return os.environ.get("POVDB_PUBLISH_MEMORY", "8GB")
 
 
+def publish_full_every() -> int:
+    """Delta publishes a snapshot takes before the next publish is full again
+    (``POVDB_PUBLISH_FULL_EVERY``, default 7; 0: every publish is full). A full publish
+    writes the snapshot afresh, which compacts it: a delta publish reuses the blocks its
+    deletes free but never shrinks the file."""
+    return _whole("POVDB_PUBLISH_FULL_EVERY", 7, 0)
+
+
 def transform_memory() -> str:
     """DuckDB memory limit of the transform's DuckDB work (person buckets)."""
     return os.environ.get("POVDB_TRANSFORM_MEMORY", "2GB")

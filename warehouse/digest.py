@@ -20,8 +20,9 @@ from pathlib import Path
 
 import duckdb
 
-# Tables that record attempts, not data: left out whole.
-EXCLUDED_TABLES = frozenset({"audit.runs"})
+# Tables that record attempts, not data: left out whole. audit.load_changes is what the
+# latest load replaced, for the publish after it.
+EXCLUDED_TABLES = frozenset({"audit.runs", "audit.load_changes"})
 # Columns whose values are attempts' ids or wall-clock times: left out of every table.
 EXCLUDED_COLUMNS = frozenset(
     {
@@ -39,6 +40,8 @@ EXCLUDED_TABLE_COLUMNS = {
     "marts.data_quality_timeliness": frozenset(
         {"deadline_at", "on_time", "minutes_late", "successful_runs"}
     ),
+    # How the snapshot was written (full or by delta), not what it holds.
+    "meta.snapshot": frozenset({"publish_mode", "deltas_since_full"}),
 }
 
 

@@ -385,6 +385,11 @@ def _derive(
         if table.startswith("core."):
             counts[table] = rows
         log.info("load: %s, %d rows in %.1fs", table, rows, time.perf_counter() - started)
+    # What the publish after this load replaces in the previous snapshot: nothing on the
+    # full path (its publish is full).
+    con.execute("DELETE FROM audit.load_changes")
+    if incremental:
+        con.execute("INSERT INTO audit.load_changes SELECT household_id FROM affected")
     started = time.perf_counter()
     con.execute("DELETE FROM state.row_findings WHERE found_by = 'income'")
     con.execute(sqlfiles.read("state/income_outliers.sql"))

@@ -4,6 +4,19 @@ The snapshot is built aside, in a file that DuckDB 1.x clients can read (storage
 v1.0.0), and swapped in with an atomic rename: an analyst holding the old file open keeps
 reading it, the next connection sees the new one, and a crash leaves the old one whole.
 
+It is built one of two ways, with the same result (``povdb verify`` compares them):
+
+- **full**: every table written afresh from the warehouse;
+- **delta**: after an incremental load, a copy of the previous snapshot in which the rows
+  of the households that load replaced (``audit.load_changes``) are deleted and inserted
+  again, with the members whose age band moves between the two as-of dates; the small
+  tables (ref, marts, audit, the entities the load rebuilds whole) are replaced whole.
+
+A delta needs the previous snapshot to hold the load just before this one
+(``meta.snapshot.loaded_at``); otherwise, after a full load, or once
+``POVDB_PUBLISH_FULL_EVERY`` delta publishes have followed the last full one, the publish
+is full (:func:`publish_plan` says which and why).
+
 What the snapshot drops, keys or coarsens (resident IDs keyed, names dropped, birth dates
 as birth year and age band) is declared in ``contract/publication.py``; the queries that
 do it are ``publication/<schema>.<table>.sql`` beside this module, and each published
@@ -17,8 +30,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -123,11 +139,7 @@ def _publish_tables(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> No
     against its declaration. ``audit.quarantine`` reads the temp table quarantine_keys."""
     for published in publication.TABLES:
         started = time.perf_counter()
-        select = (
-            f"SELECT * FROM wh.{published.name}"
-            if published.copied_whole
-            else sqlfiles.read(f"publication/{published.name}.sql")
-        )
+        select = _published_select(published)
         con.execute(
             f"CREATE TABLE snap.{published.name} AS {select}",
             sqlfiles.parameters(select, {"as_of": as_of}),
@@ -147,7 +159,7 @@ def _create_latest_views(con: duckdb.DuckDBPyConnection) -> None:
         for table in publication.LATEST_VIEWS:
             view = f"{table}_latest"
             con.execute(
-                f"CREATE VIEW {view} AS SELECT * FROM {table}"
+                f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {table}"
                 f" WHERE as_of_date = (SELECT as_of_date FROM {publication.SNAPSHOT.name})"
             )
             con.execute(
@@ -168,14 +180,110 @@ def _create_latest_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("USE memory")
 
 
-def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> dict:
-    publication.check()
-    target = paths.analytics
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    # Left-overs of a publish that died (killed, disk full): only the run holding the
-    # data-root lock publishes, so none of them is in use.
-    for stale in target.parent.glob(f".{target.name}.*.tmp*"):
-        stale.unlink(missing_ok=True)
+@dataclass(frozen=True)
+class PublishPlan:
+    """How the next publish writes the snapshot: ``mode`` full or delta, and why."""
+
+    mode: str
+    reason: str
+    deltas_since_full: int = 0  # after this publish
+    previous_as_of: dt.date | None = None  # the snapshot the delta starts from
+
+
+def _household_tables() -> frozenset[str]:
+    """The published core tables whose rows an incremental load replaces by household (the
+    load's DERIVED tables placed by household_id): a delta replaces the same rows."""
+    from warehouse.load import DERIVED
+
+    return frozenset(t for t, _, placed_by in DERIVED if placed_by and t.startswith("core."))
+
+
+def _successful_loads(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, str | None]]:
+    """(loaded_at, load_path) of the two latest successful loads of ``wh``, latest first."""
+    return con.execute(
+        "SELECT loaded_at, load_path FROM wh.audit.runs WHERE state = 'success'"
+        " ORDER BY loaded_at DESC LIMIT 2"
+    ).fetchall()
+
+
+def publish_plan(paths: Paths, con: duckdb.DuckDBPyConnection | None = None) -> PublishPlan:
+    """Whether the next publish of ``paths`` can be a delta of the snapshot in place, and
+    why not when it cannot. ``con`` has the warehouse attached as ``wh`` (read-only);
+    without it the warehouse is attached here."""
+    own = con is None
+    if con is None:
+        con = duckdb.connect()
+        con.execute("ATTACH $path AS wh (READ_ONLY)", {"path": str(paths.warehouse)})
+    try:
+        return _plan(paths, con)
+    finally:
+        if own:
+            con.close()
+
+
+def _plan(paths: Paths, con: duckdb.DuckDBPyConnection) -> PublishPlan:
+    def full(reason: str) -> PublishPlan:
+        return PublishPlan("full", reason)
+
+    every = settings.publish_full_every()
+    if every == 0:
+        return full("POVDB_PUBLISH_FULL_EVERY is 0: every publish is full")
+    loads = _successful_loads(con)
+    if not loads:
+        return full("no successful load")
+    if loads[0][1] != "incremental":
+        return full("the latest load took the full path")
+    if not paths.analytics.exists():
+        return full("no snapshot yet")
+    try:
+        con.execute("ATTACH $path AS prev (READ_ONLY)", {"path": str(paths.analytics)})
+    except duckdb.Error as exc:
+        return full(f"the snapshot cannot be opened ({exc})")
+    try:
+        columns = _columns(con, "prev", publication.SNAPSHOT.name)
+        needed = {"schema_version", "as_of_date", "loaded_at", "deltas_since_full"}
+        if not needed <= columns:
+            return full("the snapshot predates delta publishes (meta.snapshot.loaded_at)")
+        version, as_of, loaded_at, deltas = con.execute(
+            "SELECT schema_version, as_of_date, loaded_at, deltas_since_full"
+            f" FROM prev.{publication.SNAPSHOT.name}"
+        ).fetchone()  # type: ignore[misc]
+    finally:
+        con.execute("DETACH prev")
+    if version != publication.SCHEMA_VERSION:
+        return full(
+            f"the snapshot has schema version {version}, this release publishes"
+            f" {publication.SCHEMA_VERSION}"
+        )
+    # The snapshot holds the load before this one; or this one already (a publish retried
+    # after its swap: replacing the same rows again changes nothing).
+    if loaded_at not in [loaded for loaded, _ in loads]:
+        return full(
+            f"the snapshot holds an earlier load (loaded at {loaded_at}) than the one before"
+            " the latest: a publish was missed"
+        )
+    if deltas >= every:
+        return full(
+            f"compaction: {deltas} delta publishes since the last full one"
+            f" (POVDB_PUBLISH_FULL_EVERY={every})"
+        )
+    return PublishPlan(
+        "delta",
+        f"the snapshot holds the previous load; {deltas + 1} of {every} deltas before a full"
+        " publish",
+        deltas_since_full=deltas + 1,
+        previous_as_of=as_of,
+    )
+
+
+def define_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The temporary macros the publication queries call (``publication/age_band.sql``)."""
+    con.execute(sqlfiles.read("publication/age_band.sql"))
+
+
+def _open(paths: Paths) -> duckdb.DuckDBPyConnection:
+    """A connection with the warehouse attached read-only as ``wh``, refusing unkeyed
+    persons."""
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
@@ -185,49 +293,171 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
         )
         con.execute("ATTACH $path AS wh (READ_ONLY)", {"path": str(paths.warehouse)})
         _refuse_unkeyed_persons(con)
+        define_macros(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _quarantine_keys(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
+    """The temp table quarantine_keys: the persons the quarantine names, with the keys the
+    core tables store, and for IDs that never made it into core (held rows) keys hashed
+    here, kept nowhere; the hash is contract.pseudonym's."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE quarantine_keys AS "
+        + sqlfiles.read("publication/quarantine_kept_keys.sql")
+    )
+    unkeyed = sqlfiles.read("publication/quarantine_unkeyed_ids.sql")
+    if con.execute(f"SELECT count(*) FROM ({unkeyed})").fetchone()[0]:  # type: ignore[index]
         con.execute(
-            "ATTACH $path AS snap (STORAGE_VERSION $version)",
-            {"path": str(tmp), "version": STORAGE_VERSION},
+            "INSERT INTO quarantine_keys SELECT id_number, "
+            + pseudonym.person_key_sql("id_number")
+            + f" FROM ({unkeyed})",
+            pseudonym.person_key_params(verified_secret(paths)),
         )
+
+
+def _copy_ref_and_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """ref and marts whole; views of marts (marts.data_quality_timeliness, over the record
+    of attempts) as tables, as of the publish."""
+    for schema in ("ref", "marts"):
+        for table in _tables(con, "wh", schema):
+            con.execute(
+                f"CREATE OR REPLACE TABLE snap.{schema}.{table} AS"
+                f" SELECT * FROM wh.{schema}.{table}"
+            )
+    for (view,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = 'wh'"
+        " AND schema_name = 'marts' ORDER BY view_name"
+    ).fetchall():
+        con.execute(f"CREATE OR REPLACE TABLE snap.marts.{view} AS SELECT * FROM wh.marts.{view}")
+
+
+def _published_select(published: publication.PublishedTable) -> str:
+    return (
+        f"SELECT * FROM wh.{published.name}"
+        if published.copied_whole
+        else sqlfiles.read(f"publication/{published.name}.sql")
+    )
+
+
+def _write_full(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> None:
+    for schema in ("ref", "core", "marts", "audit", "meta"):
+        con.execute(f"CREATE SCHEMA snap.{schema}")
+    _copy_ref_and_marts(con)
+    _publish_tables(con, as_of)
+
+
+def _write_delta(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date | None, previous_as_of: dt.date | None
+) -> None:
+    """Bring the copy of the previous snapshot (``snap``) up to the warehouse: the tables
+    placed by household lose and regain the rows of ``audit.load_changes``' households
+    (members also those whose age band moves from ``previous_as_of`` to ``as_of``), every
+    other table is replaced whole."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE changed AS"
+        " SELECT DISTINCT household_id FROM wh.audit.load_changes"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE aged AS " + sqlfiles.read("publication/members_aged.sql"),
+        {"previous_as_of": previous_as_of, "as_of": as_of},
+    )
+    changed, aged = con.execute(
+        "SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM aged)"
+    ).fetchone()  # type: ignore[misc]
+    log.info(
+        "publish: delta of %d households, %d members whose age band moved (%s to %s)",
+        changed,
+        aged,
+        previous_as_of,
+        as_of,
+    )
+    # Tables of the previous snapshot the warehouse no longer has (a mart dropped) go.
+    for schema in ("ref", "marts"):
+        kept = set(_tables(con, "wh", schema)) | {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE database_name = 'wh'"
+                " AND schema_name = ?",
+                [schema],
+            ).fetchall()
+        }
+        for table in set(_tables(con, "snap", schema)) - kept:
+            con.execute(f"DROP TABLE snap.{schema}.{table}")
+    _copy_ref_and_marts(con)
+    by_household = _household_tables()
+    for published in publication.TABLES:
+        started = time.perf_counter()
+        select = _published_select(published)
+        params = sqlfiles.parameters(select, {"as_of": as_of})
+        if published.name in by_household:
+            where = "household_id IN (SELECT household_id FROM changed)"
+            if published.name == "core.members":
+                where += " OR person_key IN (SELECT person_key FROM aged)"
+            deleted = con.execute(f"DELETE FROM snap.{published.name} WHERE {where}").fetchall()
+            inserted = con.execute(
+                f"INSERT INTO snap.{published.name} BY NAME"
+                f" SELECT * FROM ({select}) AS published WHERE {where}",
+                params,
+            ).fetchall()
+            log.info(
+                "publish: %s, %d rows deleted, %d inserted in %.1fs",
+                published.name,
+                deleted[0][0],
+                inserted[0][0],
+                time.perf_counter() - started,
+            )
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE snap.{published.name} AS {select}", params)
+            log.info("publish: %s in %.1fs", published.name, time.perf_counter() - started)
+        declared = published.published_columns(_columns(con, "wh", published.name))
+        _check_columns(con, published.name, declared)
+
+
+def build_snapshot(
+    paths: Paths, dest: Path, *, run_id: str, plan: PublishPlan | None = None
+) -> dict:
+    """Write the snapshot of ``paths``' warehouse to ``dest`` (which must not exist): in full,
+    or, when ``plan`` is a delta, as a copy of the published snapshot brought up to date.
+    Nothing is swapped: :func:`publish_snapshot` does that; ``povdb verify`` builds a full
+    one to compare with the published one."""
+    publication.check()
+    plan = plan or PublishPlan("full", "asked")
+    if dest.exists():
+        raise FileExistsError(f"{dest} exists already")
+    con = _open(paths)
+    try:
         as_of = con.execute(
             "SELECT max(delivery_date) FROM wh.audit.runs WHERE state = 'success'"
         ).fetchone()[0]  # type: ignore[index]
-        for schema in ("ref", "core", "marts", "audit", "meta"):
-            con.execute(f"CREATE SCHEMA snap.{schema}")
-
-        # The persons the quarantine names: the keys the core tables store, and for IDs
-        # that never made it into core (held rows) keys hashed here, kept nowhere; the hash
-        # is contract.pseudonym's.
-        con.execute(
-            "CREATE TEMP TABLE quarantine_keys AS "
-            + sqlfiles.read("publication/quarantine_kept_keys.sql")
-        )
-        unkeyed = sqlfiles.read("publication/quarantine_unkeyed_ids.sql")
-        if con.execute(f"SELECT count(*) FROM ({unkeyed})").fetchone()[0]:  # type: ignore[index]
+        if plan.mode == "delta":
+            started = time.perf_counter()
+            shutil.copyfile(paths.analytics, dest)
+            log.info("publish: previous snapshot copied in %.1fs", time.perf_counter() - started)
+            con.execute("ATTACH $path AS snap", {"path": str(dest)})
+        else:
             con.execute(
-                "INSERT INTO quarantine_keys SELECT id_number, "
-                + pseudonym.person_key_sql("id_number")
-                + f" FROM ({unkeyed})",
-                pseudonym.person_key_params(verified_secret(paths)),
+                "ATTACH $path AS snap (STORAGE_VERSION $version)",
+                {"path": str(dest), "version": STORAGE_VERSION},
             )
-
-        for schema in ("ref", "marts"):
-            for table in _tables(con, "wh", schema):
-                con.execute(
-                    f"CREATE TABLE snap.{schema}.{table} AS SELECT * FROM wh.{schema}.{table}"
-                )
-        # Views of marts (marts.data_quality_timeliness: over the record of attempts) are
-        # published as tables, as of the publish.
-        for (view,) in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE database_name = 'wh'"
-            " AND schema_name = 'marts' ORDER BY view_name"
-        ).fetchall():
-            con.execute(f"CREATE TABLE snap.marts.{view} AS SELECT * FROM wh.marts.{view}")
-        _publish_tables(con, as_of)
+        _quarantine_keys(con, paths)
+        if plan.mode == "delta":
+            _write_delta(con, as_of, plan.previous_as_of)
+        else:
+            _write_full(con, as_of)
         meta = publication.SNAPSHOT
         con.execute(
-            f"CREATE TABLE snap.{meta.name} AS " + sqlfiles.read(f"publication/{meta.name}.sql"),
-            {"as_of": as_of, "run_id": run_id, "schema_version": publication.SCHEMA_VERSION},
+            f"CREATE OR REPLACE TABLE snap.{meta.name} AS "
+            + sqlfiles.read(f"publication/{meta.name}.sql"),
+            {
+                "as_of": as_of,
+                "run_id": run_id,
+                "schema_version": publication.SCHEMA_VERSION,
+                "publish_mode": plan.mode,
+                "deltas_since_full": plan.deltas_since_full,
+            },
         )
         _check_columns(con, meta.name, {c.name for c in meta.columns})
         con.execute(f"COMMENT ON TABLE snap.{meta.name} IS {sql_literal(meta.description)}")
@@ -244,21 +474,43 @@ def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> di
         tables = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap'"
         ).fetchone()[0]  # type: ignore[index]
+        started = time.perf_counter()
         con.execute("DETACH snap")
+        log.info("publish: checkpointed in %.1fs", time.perf_counter() - started)
         con.execute("DETACH wh")
     except BaseException:
         con.close()
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        dest.unlink(missing_ok=True)
+        dest.with_name(dest.name + ".wal").unlink(missing_ok=True)
         raise
     con.close()
+    return {
+        "as_of_date": str(as_of),
+        "tables": tables,
+        "publish_mode": plan.mode,
+        "publish_reason": plan.reason,
+    }
+
+
+def publish_snapshot(paths: Paths, *, delivery_date: dt.date, run_id: str) -> dict:
+    """Publish ``paths``' warehouse as ``analytics.duckdb``: built aside (by delta when
+    :func:`publish_plan` allows), fsynced and renamed over the old snapshot."""
+    target = paths.analytics
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # Left-overs of a publish that died (killed, disk full): only the run holding the
+    # data-root lock publishes, so none of them is in use.
+    for stale in target.parent.glob(f".{target.name}.*.tmp*"):
+        stale.unlink(missing_ok=True)
+    plan = publish_plan(paths)
+    log.info("publish: %s (%s)", plan.mode, plan.reason)
+    summary = build_snapshot(paths, tmp, run_id=run_id, plan=plan)
     _fsync(tmp)
     os.chmod(tmp, 0o644)
     faults.checkpoint("publish.before_swap")
     os.replace(tmp, target)
     _fsync(target.parent)
     faults.checkpoint("publish.swapped")
-    return {"snapshot": str(target), "as_of_date": str(as_of), "tables": tables}
+    return {"snapshot": str(target), **summary}
 
 
 def _fsync(path: Path) -> None:

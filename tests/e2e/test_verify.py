@@ -98,9 +98,12 @@ def test_a_corrupted_table_is_named_and_the_shadow_kept(root: Path) -> None:
     assert out.returncode == 1, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert any(line.split()[0] == "core.households" and line.endswith("NO") for line in lines)
-    assert "MISMATCH, 1 of" in out.stdout and "tables differ: core.households." in out.stdout
+    assert "MISMATCH, 1 of" in out.stdout and "tables differ: core.households;" in out.stdout
+    # The snapshot, published before the change, no longer matches a publish of the
+    # warehouse either, in that table alone.
+    assert "the snapshot differs from a full publish in 1 of" in out.stdout
     doc = json.loads((root / "verify.json").read_text())
-    assert doc["ok"] is False and doc["differ"] == ["core.households"]
+    assert doc["ok"] is False and doc["differ"] == ["core.households", "snapshot core.households"]
     shadow = Path(doc["shadow"])
     assert shadow.parent == root / "warehouse" and shadow.name.startswith(".verify-")
     assert shadow.exists() and str(shadow) in out.stdout
@@ -154,6 +157,14 @@ def test_json_has_a_record_per_table_and_per_check(root: Path) -> None:
             "equal": True,
         }
     assert {c["name"] for c in doc["checks"]} == {p.stem for p in CHECKS.glob("*.sql")}
+    con = duckdb.connect(str(root / "warehouse" / "analytics.duckdb"), read_only=True)
+    published = digest.tables(con)
+    con.close()
+    assert [t["table"] for t in doc["snapshot_tables"]] == published
+    assert all(
+        t["equal"] and t["rows_snapshot"] == t["rows_full_publish"] for t in doc["snapshot_tables"]
+    )
+    assert doc["snapshot_problem"] is None and doc["snapshot_shadow"] is None
     assert all(c["passed"] and c["severity"] in {"error", "warn"} for c in doc["checks"])
 
 
@@ -170,7 +181,55 @@ def test_person_keys_under_another_secret_differ(root: Path) -> None:
     con.close()
     out = verify(root, "--json", str(root / "verify.json"), POVDB_PSEUDONYM_SECRET="another-secret")
     assert out.returncode == 1, out.stdout + out.stderr
-    assert json.loads((root / "verify.json").read_text())["differ"] == sorted(PERSON_KEYS)
+    differ = json.loads((root / "verify.json").read_text())["differ"]
+    assert [t for t in differ if not t.startswith("snapshot ")] == sorted(PERSON_KEYS)
+    # The snapshot copies the stored keys; only the keys of held rows' IDs, which no core
+    # table stores, are hashed at publish, under the secret given.
+    assert {t for t in differ if t.startswith("snapshot ")} <= {"snapshot audit.quarantine"}
+
+
+def test_a_snapshot_changed_after_its_publish_is_named(root: Path) -> None:
+    snapshot = root / "warehouse" / "analytics.duckdb"
+    con = duckdb.connect(str(snapshot))
+    con.execute(
+        "UPDATE core.members SET age_band = '60+'"
+        " WHERE person_key = (SELECT min(person_key) FROM core.members WHERE age_band <> '60+')"
+    )
+    con.close()
+    out = verify(root, "--json", str(root / "verify.json"))
+    assert out.returncode == 1, out.stdout + out.stderr
+    doc = json.loads((root / "verify.json").read_text())
+    assert doc["differ"] == ["snapshot core.members"], doc["differ"]
+    assert all(t["equal"] for t in doc["tables"]) and doc["shadow"] is None
+    full = Path(doc["snapshot_shadow"])
+    assert full.exists() and full.name.startswith(".verify-") and str(full) in out.stdout
+    command = next(
+        line for line in out.stdout.splitlines() if line.startswith("Diff snapshot core.members: ")
+    )
+    diff = subprocess.run(
+        command.removeprefix("Diff snapshot core.members: "),
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "live only" in diff.stdout and "reference only" in diff.stdout
+    assert "2 rows" in diff.stdout
+
+
+def test_a_snapshot_behind_the_warehouse_fails_verify(root: Path) -> None:
+    """A publish that failed after its load leaves the snapshot of the load before."""
+    snapshot = root / "warehouse" / "analytics.duckdb"
+    con = duckdb.connect(str(snapshot))
+    con.execute("UPDATE meta.snapshot SET loaded_at = loaded_at - INTERVAL 1 DAY")
+    con.close()
+    out = verify(root, "--json", str(root / "verify.json"))
+    assert out.returncode == 1, out.stdout + out.stderr
+    doc = json.loads((root / "verify.json").read_text())
+    assert doc["differ"] == [] and doc["snapshot_tables"] == []
+    assert "the snapshot holds the load of" in doc["snapshot_problem"]
+    assert "its publish failed or has not run" in out.stdout
+    assert left_behind(root) == []
 
 
 @pytest.mark.airflow

@@ -78,6 +78,7 @@ def con() -> duckdb.DuckDBPyConnection:
     for schema in ("core", "audit"):
         c.execute(f"CREATE SCHEMA snap.{schema}")
     c.execute("CREATE TEMP TABLE quarantine_keys (id_number VARCHAR, person_key VARCHAR)")
+    publish.define_macros(c)
     return c
 
 
