@@ -256,6 +256,8 @@ def run_delivery(root: Path, day: dt.date, label: str) -> list[dict[str, Any]]:
             }
             if stage == "transform":
                 row["load_path"] = out.get("load_path")
+            if stage == "publish":
+                row["publish_mode"] = out.get("publish_mode")
             results.append(row)
             _say(
                 f"{label} {row['stage']}: {row['seconds']} s, {rows or '-'} rows,"
@@ -364,6 +366,9 @@ def bench(scale: str, root: Path, *, households: int | None = None) -> dict[str,
         "delta_s": delta_s,
         "delta_households": data["rows"].get(day2.isoformat(), {}).get("households"),
         "delta_path": next((s.get("load_path") for s in delta if s["stage"] == "transform"), None),
+        "delta_publish_mode": next(
+            (s.get("publish_mode") for s in delta if s["stage"] == "publish"), None
+        ),
         "delta_stages": {s["stage"]: s["seconds"] for s in delta},
         "delta_floor_ratio": round(delta_s / fl["seconds"], 2) if fl["seconds"] else None,
         "delta_peak_rss_mb": max(s["peak_rss_mb"] for s in delta),
@@ -416,6 +421,7 @@ def results_row(doc: dict[str, Any], command: str) -> str:
         f"{doc['ratio']:.1f} x",
         f"{doc['delta_s']:.0f} s ({doc['delta_households'] or 0:,} households"
         f"{', ' + doc['delta_path'] if doc.get('delta_path') else ''}"
+        f"{', publish ' + doc['delta_publish_mode'] if doc.get('delta_publish_mode') else ''}"
         f"{'' if 'verify_equal' not in doc else ', verify equal' if doc['verify_equal'] else ', VERIFY MISMATCH'})",
         f"{doc['peak_rss_mb'] / 1024:.1f} GiB",
         f"max {max(mart, default=0):.0f} ms" if mart else "-",
@@ -470,6 +476,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         f" (target <= {t['ratio']}: {ok[t['ratio_ok']]})",
         f"peak RSS {doc['peak_rss_mb']:,} MiB (target < {RSS_TARGET_MB:,}: {ok[t['peak_rss_ok']]})",
         f"change delivery {doc['delta_s']:.1f} s, {doc['delta_path']} path,"
+        f" {doc.get('delta_publish_mode')} publish,"
         f" {doc['delta_floor_ratio']} x the floor (target {t['delta']}: {ok[t['delta_ok']]}),"
         f" peak {doc['delta_peak_rss_mb']:,} MiB (target < {DELTA_RSS_TARGET_MB:,}:"
         f" {ok[t['delta_peak_rss_ok']]})",

@@ -85,6 +85,7 @@ def test_the_change_delivery_touches_about_half_a_percent_of_households(run) -> 
 def test_the_change_delivery_is_incremental_and_verify_finds_it_equal(run) -> None:
     _, doc, _ = run
     assert doc["delta_path"] == "incremental"
+    assert doc["delta_publish_mode"] == "delta"
     delta = [s for s in doc["stages"] if s["delivery"] == "delta"]
     assert doc["delta_stages"] == {s["stage"]: s["seconds"] for s in delta}
     assert doc["delta_floor_ratio"] == pytest.approx(doc["delta_s"] / doc["floor_s"], rel=0.01)

@@ -10,8 +10,9 @@ first, in a shuffled order, with bucket size 1 (a bucket per component), and wit
 date run again at the end. Every date's run loads its own folder, so each final
 warehouse has seen the same deliveries. Every ``core``, ``audit``, ``marts`` and
 ``state`` table must have the same digest (``warehouse.digest``, whose list of what it
-leaves out is the one shared list); a difference prints the rows each side has and the
-other lacks.
+leaves out is the one shared list), and so must every table of the published snapshots
+(the reference's published in full, the incremental runs' by delta); a difference prints
+the rows each side has and the other lacks.
 """
 
 from __future__ import annotations
@@ -116,9 +117,22 @@ def _diff(reference: Path, other: Path, table: str, columns: tuple[str, ...]) ->
         con.close()
 
 
+def _publish_mode(warehouse: Path) -> str:
+    con = duckdb.connect(str(warehouse.with_name("analytics.duckdb")), read_only=True)
+    try:
+        return con.execute("SELECT publish_mode FROM meta.snapshot").fetchall()[0][0]
+    finally:
+        con.close()
+
+
 def _assert_same(reference: Path, other: Path) -> None:
+    """Same warehouse tables, and the same published snapshot (every table of it: the
+    other side's may have been published by delta)."""
     want, got = _digests(reference), _digests(other)
     assert want, "the reference warehouse has no table"
+    snapshots = [w.with_name("analytics.duckdb") for w in (reference, other)]
+    published = differences(*(digests(s) for s in snapshots))
+    assert not published, f"the published snapshots differ in {published}"
     differ = differences(want, got)
     if differ:
         shown = [
@@ -175,6 +189,7 @@ def test_incremental_runs_equal_the_reference_in_any_order_and_bucket_size(
         monkeypatch.setenv("POVDB_BUCKET_HOUSEHOLDS", per_bucket)
     other = _run(landing, tmp_path, [DATES[i] for i in order])
     assert _paths(other) == ["full"] + ["incremental"] * (len(DATES) - 1)
+    assert _publish_mode(other) == "delta"
     _assert_same(reference / "warehouse" / "poverty.duckdb", other)
 
 
@@ -186,6 +201,8 @@ def test_running_a_date_again_changes_nothing(reference: Path, tmp_path: Path, a
     run_all(RunContext.local(DATES[again], root))
     warehouse = root / "warehouse" / "poverty.duckdb"
     assert _paths(warehouse)[-1] == "incremental"
+    # The reference's snapshot is of its last load: a delta of it.
+    assert _publish_mode(warehouse) == "delta"
     _assert_same(reference / "warehouse" / "poverty.duckdb", warehouse)
 
 

@@ -1,7 +1,12 @@
 -- The persons whose published age band moves between the previous snapshot's as-of date
 -- and this one's (a delta publish replaces their rows of core.members). Grain: one row per
--- person key. Needs the macro of age_band.sql.
+-- person key. Needs the macros of age_band.sql.
 SELECT person_key
-FROM wh.core.members
-WHERE $previous_as_of::DATE IS DISTINCT FROM $as_of::DATE
-  AND age_band(birth_date, $previous_as_of::DATE) IS DISTINCT FROM age_band(birth_date, $as_of::DATE);
+FROM (
+    SELECT person_key,
+           age_years(birth_date, $previous_as_of::DATE) AS age_before,
+           age_years(birth_date, $as_of::DATE) AS age_now
+    FROM wh.core.members
+    WHERE $previous_as_of::DATE IS DISTINCT FROM $as_of::DATE
+)
+WHERE band_of_age(age_before) IS DISTINCT FROM band_of_age(age_now);
