@@ -99,8 +99,34 @@ def _quoted(columns: list[str] | tuple[str, ...]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-# The rows the contribution files read: {name: core table}.
-SCOPED = {"mart_history": "core.households_history", "mart_members": "core.members"}
+# What the contribution files read: {name: (core table, its columns they read)}. Only
+# these columns are copied: a scan of every column of the registry costs more than the
+# rest of the update.
+SCOPED = {
+    "mart_history": (
+        "core.households_history",
+        (
+            "household_id",
+            "version",
+            "effective_date",
+            "village_code",
+            "status",
+            "household_size",
+            "per_capita_income_yuan",
+            "income_year",
+            "sells_online",
+            "food_clothing_secure",
+            "housing_safe",
+            "drinking_water_safe",
+            "main_cause",
+            "other_causes",
+        ),
+    ),
+    "mart_members": (
+        "core.members",
+        ("household_id", "member_status", "birth_date", "in_school", "medical_insured"),
+    ),
+}
 
 
 def _unscope(con: duckdb.DuckDBPyConnection) -> None:
@@ -118,12 +144,13 @@ def _scope(con: duckdb.DuckDBPyConnection, households: str | None) -> None:
     temp table ``households`` (its ``household_id``), copied once for the few statements
     that read them, or at every household (views)."""
     _unscope(con)
-    for name, table in SCOPED.items():
+    for name, (table, columns) in SCOPED.items():
+        rows = f"SELECT {_quoted(columns)} FROM {table}"
         if households is None:
-            con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {table}")
+            con.execute(f"CREATE TEMP VIEW {name} AS {rows}")
         else:
             con.execute(
-                f"CREATE TEMP TABLE {name} AS SELECT * FROM {table}"
+                f"CREATE TEMP TABLE {name} AS {rows}"
                 f" WHERE household_id IN (SELECT household_id FROM {households})"
             ).fetchall()
 
@@ -234,7 +261,7 @@ def update(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
         for c in CONTRIBUTIONS:
             if not c.as_of or new is not None:
                 _add(con, c, 1, new)
-        recomputed = "every"
+        recomputed = "all"
     else:
         _scope(con, "affected")
         for c in CONTRIBUTIONS:

@@ -5,6 +5,10 @@
 -- with an active member out of school who is aged 6-15 at one date and not at the other (a
 -- 6th or 16th birthday between them). Their rows are the same before and after the load.
 -- Grain: one row per household.
+--
+-- Ages are computed as state/mart_deprivation_cells.sql computes them, over the members
+-- born within a few days of a 6th or 16th birthday between the two dates only (a date
+-- range the scan filters on: the registry's members are many).
 WITH candidates AS (
     SELECT household_id
     FROM core.households_history
@@ -13,7 +17,13 @@ WITH candidates AS (
     UNION ALL
     SELECT household_id
     FROM core.members
-    WHERE member_status = 'active' AND NOT coalesce(in_school, true)
+    WHERE (birth_date
+               BETWEEN (least($old::DATE, $new::DATE) - INTERVAL 6 YEAR - INTERVAL 3 DAY)::DATE
+                   AND (greatest($old::DATE, $new::DATE) - INTERVAL 6 YEAR + INTERVAL 3 DAY)::DATE
+           OR birth_date
+               BETWEEN (least($old::DATE, $new::DATE) - INTERVAL 16 YEAR - INTERVAL 3 DAY)::DATE
+                   AND (greatest($old::DATE, $new::DATE) - INTERVAL 16 YEAR + INTERVAL 3 DAY)::DATE)
+      AND member_status = 'active' AND NOT coalesce(in_school, true)
       AND (date_diff('year', birth_date, $old::DATE)
            - (strftime(birth_date, '%m%d') > strftime($old::DATE, '%m%d'))::INT
            BETWEEN 6 AND 15)
