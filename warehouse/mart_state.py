@@ -3,9 +3,9 @@ the households' version steps summed per (village, date), which ``marts/poverty_
 and ``marts/programme_coverage.sql`` run up to each as_of date, and the households counted
 per cell as of the latest as_of date, which ``marts/deprivation.sql`` and
 ``marts/causes.sql`` add up. Each is a sum over households of what one household
-contributes (``state/mart_*.sql``, over the views ``mart_history`` and ``mart_members`` of
-the core tables): integers and DECIMAL(38,15) terms, so any order of additions and
-subtractions gives the same sums.
+contributes (``state/mart_*.sql``, over ``mart_history`` and ``mart_members``: the core
+rows of the households concerned): integers and DECIMAL(38,15) terms, so any order of
+additions and subtractions gives the same sums.
 
 Every load writes them, between its run record and the marts:
 
@@ -170,8 +170,9 @@ def _started(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _add(con: duckdb.DuckDBPyConnection, c: Contribution, sign: int, as_of: Any = None) -> int:
-    """Add (``sign`` 1) or take away (-1) what the households of the views contribute to
-    ``c``'s table, as of ``as_of`` when it depends on the date. The rows gathered."""
+    """Add (``sign`` 1) or take away (-1) what the households of ``mart_history`` and
+    ``mart_members`` contribute to ``c``'s table, as of ``as_of`` when it depends on the
+    date. The rows gathered."""
     sql = sqlfiles.read(c.sql)
     columns = _columns(con, c.table)
     measures = [col for col in columns if col not in c.keys]
@@ -252,7 +253,7 @@ def update(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
     if incremental and filled and not _started(con):
         raise RuntimeError("mart state: the affected households' old rows were not taken away")
     whole = not incremental or not filled or (old is None) != (new is None)
-    recomputed: int | str
+    recomputed: str
     if whole:
         for c in CONTRIBUTIONS:
             con.execute(f"DELETE FROM {c.table}").fetchall()
