@@ -35,7 +35,7 @@ from contract import pseudonym
 from contract.landing import ENTITIES
 from contract.records import IngestedFile, Ledger, LoadSummary, ValidationSummary
 from settings import Paths, faults
-from warehouse import sqlfiles
+from warehouse import mart_state, sqlfiles
 from warehouse.loader import (
     MIGRATIONS,
     CheckResult,
@@ -357,6 +357,8 @@ def _derive(
         )
         con.execute("CREATE OR REPLACE TEMP TABLE scope_dates (d DATE)")
         con.executemany("INSERT INTO scope_dates VALUES (?)", [[d] for d in dates or ()])
+        # Before the deletes: what the affected households' old rows gave the marts' state.
+        mart_state.subtract_affected(con)
     counts: dict[str, int] = {}
     for table, output, placed_by in DERIVED:
         started = time.perf_counter()
@@ -400,6 +402,7 @@ def _derive(
     )
     if record_run is not None:
         record_run(counts)
+    mart_state.update(con, incremental=incremental)
     build_marts(con)
     return counts
 

@@ -3,32 +3,25 @@
 -- households were identified by mistake and are left out) as of the end of the latest
 -- as_of date: each household's main cause, and its other causes (up to two, ';'-joined
 -- codes in core.households_history.other_causes).
+--
+-- The households come counted per cell (province, role, cause, poor or not, household_size)
+-- from state.mart_cause_cells, which every load keeps up to date as of the latest as_of
+-- date (state.mart_as_of; warehouse/mart_state.py): a sum over households is a sum over
+-- cells of households x the cell's value.
 CREATE OR REPLACE TABLE marts.causes AS
-WITH latest AS (
-    SELECT max(delivery_date) AS as_of_date FROM audit.runs WHERE state = 'success'
-),
-households AS (
-    SELECT h.household_id, left(h.village_code, 2) AS province_code, h.status,
-           h.household_size::BIGINT AS people, h.main_cause, h.other_causes
-    FROM core.households_history h, latest
-    WHERE h.effective_date <= latest.as_of_date
-    QUALIFY h.version = max(h.version) OVER (PARTITION BY h.household_id)
-),
-registered AS (
-    SELECT * FROM households WHERE status <> 'removed'
-),
-named AS (
-    SELECT province_code, main_cause AS cause, 1 AS households, people,
-           (status IN ('poor', 'returned'))::INT AS poor_households,
-           CASE WHEN status IN ('poor', 'returned') THEN people ELSE 0 END AS poor_people,
+WITH named AS (
+    SELECT province_code, cause, households,
+           households * household_size::BIGINT AS people,
+           CASE WHEN poor_stock THEN households ELSE 0 END AS poor_households,
+           CASE WHEN poor_stock THEN households * household_size::BIGINT ELSE 0 END
+               AS poor_people,
            0 AS other_cause_households
-    FROM registered
-    WHERE main_cause IS NOT NULL
+    FROM state.mart_cause_cells
+    WHERE role = 'main' AND cause IS NOT NULL
     UNION ALL
-    SELECT province_code, other.cause, 0, 0, 0, 0, 1
-    FROM registered,
-         unnest(string_split(other_causes, ';')) AS other(cause)
-    WHERE other_causes IS NOT NULL AND other.cause <> ''
+    SELECT province_code, cause, 0, 0, 0, 0, households
+    FROM state.mart_cause_cells
+    WHERE role = 'other'
 ),
 by_area AS (
     SELECT province_code, cause, sum(COLUMNS(* EXCLUDE (province_code, cause)))
@@ -37,10 +30,13 @@ by_area AS (
     SELECT '00', cause, sum(COLUMNS(* EXCLUDE (province_code, cause)))
     FROM named GROUP BY ALL
 ),
+registered AS (
+    SELECT province_code, households FROM state.mart_cause_cells WHERE role = 'main'
+),
 totals AS (
-    SELECT province_code, count(*) AS households FROM registered GROUP BY ALL
+    SELECT province_code, sum(households) AS households FROM registered GROUP BY ALL
     UNION ALL
-    SELECT '00', count(*) FROM registered
+    SELECT '00', sum(households) FROM registered
 )
 SELECT l.as_of_date, a.province_code, p.name_zh AS province_name,
        p.name_en AS province_name_en, a.cause,
@@ -53,7 +49,7 @@ SELECT l.as_of_date, a.province_code, p.name_zh AS province_name,
 FROM by_area a
 JOIN totals t USING (province_code)
 LEFT JOIN ref.provinces p USING (province_code)
-CROSS JOIN latest l;
+CROSS JOIN state.mart_as_of l;
 
 COMMENT ON TABLE marts.causes IS 'Grain: one row per (province_code, cause); 00 = nation. Causes of poverty of the registered households (status poor, lifted or returned; removed ones excluded) as of the latest as_of_date: as main cause, and as one of the other causes. A row for every cause named in the province.';
 COMMENT ON COLUMN marts.causes.as_of_date IS 'Latest processed delivery date (Asia/Shanghai).';

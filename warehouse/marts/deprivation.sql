@@ -12,66 +12,40 @@
 -- M0 = H x A; all person-weighted (weight = household_size). Sums are kept in integers
 -- (people x indicators) so the ratios are exact and order-independent.
 -- Income poverty for the overlap: per-capita income below the line of its income year.
+--
+-- The households come counted per cell (province, household_size, the five indicators,
+-- income poverty) from state.mart_deprivation_cells, which every load keeps up to date as
+-- of the latest as_of date (state.mart_as_of; warehouse/mart_state.py): a sum over
+-- households is a sum over cells of households x the cell's value. A sum of household_size
+-- that no household with a size enters stays NULL, as it would household by household.
 CREATE OR REPLACE TABLE marts.deprivation AS
-WITH latest AS (
-    SELECT max(delivery_date) AS as_of_date FROM audit.runs WHERE state = 'success'
-),
-poor_stock AS (
-    SELECT h.household_id, left(h.village_code, 2) AS province_code,
-           h.household_size::BIGINT AS w,
-           h.per_capita_income_yuan, h.income_year,
-           NOT coalesce(h.food_clothing_secure, true) AS food_clothing,
-           NOT coalesce(h.housing_safe, true) AS housing,
-           NOT coalesce(h.drinking_water_safe, true) AS water,
-           h.status
-    FROM core.households_history h, latest
-    WHERE h.effective_date <= latest.as_of_date
-    QUALIFY h.version = max(h.version) OVER (PARTITION BY h.household_id)
-),
-members AS (
-    SELECT m.household_id,
-           bool_or(
-               date_diff('year', m.birth_date, l.as_of_date)
-               - (strftime(m.birth_date, '%m%d') > strftime(l.as_of_date, '%m%d'))::INT
-               BETWEEN 6 AND 15
-               AND NOT coalesce(m.in_school, true)) AS education,
-           bool_or(NOT coalesce(m.medical_insured, true)) AS medical
-    FROM core.members m
-    CROSS JOIN latest l
-    SEMI JOIN poor_stock p ON p.household_id = m.household_id AND p.status IN ('poor', 'returned')
-    WHERE m.member_status = 'active'
-    GROUP BY ALL
-),
-scored AS (
-    SELECT p.province_code, p.w, p.food_clothing, p.housing, p.water,
-           coalesce(m.education, false) AS education,
-           coalesce(m.medical, false) AS medical,
-           p.food_clothing::INT + coalesce(m.education, false)::INT
-           + coalesce(m.medical, false)::INT + p.housing::INT + p.water::INT AS indicators,
-           p.per_capita_income_yuan < l.line_yuan_per_person AS income_poor
-    FROM poor_stock p
-    LEFT JOIN members m USING (household_id)
-    LEFT JOIN ref.poverty_lines l ON l.year = p.income_year
-    WHERE p.status IN ('poor', 'returned')
+WITH cells AS (
+    SELECT province_code, households,
+           households * household_size::BIGINT AS w,
+           food_clothing, education, medical, housing, water,
+           food_clothing::INT + education::INT + medical::INT + housing::INT + water::INT
+               AS indicators,
+           income_poor
+    FROM state.mart_deprivation_cells
 ),
 flagged AS (
     -- Equal weights 1/5 and k = 1/3: deprived <=> indicators / 5 >= 1/3 <=> 3 * indicators >= 5.
-    SELECT *, 3 * indicators >= 5 AS deprived FROM scored
+    SELECT *, 3 * indicators >= 5 AS deprived FROM cells
 ),
 households AS (
-    SELECT province_code, w, food_clothing, education, medical, housing, water, indicators,
-           deprived, income_poor
+    SELECT province_code, households, w, food_clothing, education, medical, housing, water,
+           indicators, deprived, income_poor
     FROM flagged
     UNION ALL
-    SELECT '00', w, food_clothing, education, medical, housing, water, indicators,
-           deprived, income_poor
+    SELECT '00', households, w, food_clothing, education, medical, housing, water,
+           indicators, deprived, income_poor
     FROM flagged
 )
 SELECT l.as_of_date, h.province_code, p.name_zh AS province_name,
        p.name_en AS province_name_en,
-       count(*) AS households,
+       sum(households)::BIGINT AS households,
        sum(w)::BIGINT AS people,
-       count(*) FILTER (WHERE deprived) AS deprived_households,
+       coalesce(sum(households) FILTER (WHERE deprived), 0)::BIGINT AS deprived_households,
        coalesce(sum(w) FILTER (WHERE deprived), 0)::BIGINT AS deprived_people,
        coalesce(sum(w) FILTER (WHERE deprived), 0) / sum(w) AS headcount_h,
        sum(w * indicators) FILTER (WHERE deprived) / (5 * sum(w) FILTER (WHERE deprived))
@@ -83,23 +57,28 @@ SELECT l.as_of_date, h.province_code, p.name_zh AS province_name,
        coalesce(sum(w) FILTER (WHERE medical), 0)::BIGINT AS medical_deprived_people,
        coalesce(sum(w) FILTER (WHERE housing), 0)::BIGINT AS housing_deprived_people,
        coalesce(sum(w) FILTER (WHERE water), 0)::BIGINT AS water_deprived_people,
-       count(*) FILTER (WHERE income_poor AND deprived) AS income_poor_deprived_households,
+       coalesce(sum(households) FILTER (WHERE income_poor AND deprived), 0)::BIGINT
+           AS income_poor_deprived_households,
        coalesce(sum(w) FILTER (WHERE income_poor AND deprived), 0)::BIGINT
            AS income_poor_deprived_people,
-       count(*) FILTER (WHERE income_poor AND NOT deprived) AS income_poor_only_households,
+       coalesce(sum(households) FILTER (WHERE income_poor AND NOT deprived), 0)::BIGINT
+           AS income_poor_only_households,
        coalesce(sum(w) FILTER (WHERE income_poor AND NOT deprived), 0)::BIGINT
            AS income_poor_only_people,
-       count(*) FILTER (WHERE NOT income_poor AND deprived) AS deprived_only_households,
+       coalesce(sum(households) FILTER (WHERE NOT income_poor AND deprived), 0)::BIGINT
+           AS deprived_only_households,
        coalesce(sum(w) FILTER (WHERE NOT income_poor AND deprived), 0)::BIGINT
            AS deprived_only_people,
-       count(*) FILTER (WHERE NOT income_poor AND NOT deprived) AS neither_households,
+       coalesce(sum(households) FILTER (WHERE NOT income_poor AND NOT deprived), 0)::BIGINT
+           AS neither_households,
        coalesce(sum(w) FILTER (WHERE NOT income_poor AND NOT deprived), 0)::BIGINT
            AS neither_people,
-       count(*) FILTER (WHERE income_poor IS NULL) AS income_unknown_households,
+       coalesce(sum(households) FILTER (WHERE income_poor IS NULL), 0)::BIGINT
+           AS income_unknown_households,
        coalesce(sum(w) FILTER (WHERE income_poor IS NULL), 0)::BIGINT AS income_unknown_people
 FROM households h
 LEFT JOIN ref.provinces p USING (province_code)
-CROSS JOIN latest l
+CROSS JOIN state.mart_as_of l
 GROUP BY ALL;
 
 COMMENT ON TABLE marts.deprivation IS 'Grain: one row per (as_of_date, province_code) for the latest as_of_date; 00 = nation. MPI-style (Alkire-Foster) deprivation of the poor stock (households with status poor or returned as of the date): five indicators (food and clothing, education, medical care, housing, drinking water), equal weights 1/5, poverty cut-off k = 1/3 (deprived in at least 2 of 5). Person-weighted (weight = household_size). Plus the overlap of income poverty and deprivation.';

@@ -9,7 +9,10 @@
 -- later version. A span adds its measures on from_date and takes them away on
 -- until_date; the stock on D is the running sum of these steps up to D. All measures are
 -- additive (sums of integers, or of per-household FGT terms held as DECIMAL(38,15) so the
--- steps cancel exactly and the sums do not depend on the order of addition).
+-- steps cancel exactly and the sums do not depend on the order of addition). The
+-- households' steps come summed per (village, date) from state.mart_household_steps,
+-- which every load keeps up to date (warehouse/mart_state.py); the villages' are taken
+-- here from core.villages_history.
 --
 -- nation / province / county rows for every as_of date; township (first 9 digits of the
 -- village code) and village rows for the latest as_of date and calendar month-end dates.
@@ -21,46 +24,15 @@ detail_dates AS (
     SELECT as_of_date FROM as_of
     WHERE as_of_date = last_day(as_of_date) OR as_of_date = (SELECT max(as_of_date) FROM as_of)
 ),
-household_spans AS (
-    SELECT h.village_code, h.status, h.household_size::BIGINT AS w,
-           h.per_capita_income_yuan::DOUBLE AS y,
-           l.line_yuan_per_person::DOUBLE AS z,
-           h.effective_date AS from_date,
-           min(h.effective_date) OVER (
-               PARTITION BY h.household_id ORDER BY h.version
-               ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS until_date
-    FROM core.households_history h
-    LEFT JOIN ref.poverty_lines l ON l.year = h.income_year
-    WHERE h.effective_date IS NOT NULL
-),
-household_measures AS (
-    SELECT village_code, from_date, until_date,
-           (status = 'poor')::BIGINT AS households_poor,
-           (status = 'lifted')::BIGINT AS households_lifted,
-           (status = 'returned')::BIGINT AS households_returned,
-           (status = 'removed')::BIGINT AS households_removed,
-           CASE WHEN status = 'poor' THEN w ELSE 0 END AS people_poor,
-           CASE WHEN status = 'lifted' THEN w ELSE 0 END AS people_lifted,
-           CASE WHEN status = 'returned' THEN w ELSE 0 END AS people_returned,
-           CASE WHEN status = 'removed' THEN w ELSE 0 END AS people_removed,
+household_steps AS (
+    SELECT village_code, step_date AS d,
+           households_poor, households_lifted, households_returned, households_removed,
+           people_poor, people_lifted, people_returned, people_removed,
            0::BIGINT AS villages,
            0::BIGINT AS poor_villages,
            0::BIGINT AS rural_population,
-           CASE WHEN in_fgt THEN w ELSE 0 END AS fgt_people,
-           CASE WHEN in_fgt AND y < z THEN w ELSE 0 END AS fgt_poor_people,
-           CASE WHEN in_fgt AND y < z
-                THEN w * round((z - y) / z, 15)::DECIMAL(38,15) ELSE 0 END AS fgt_gap,
-           CASE WHEN in_fgt AND y < z
-                THEN w * round(((z - y) / z) ^ 2, 15)::DECIMAL(38,15) ELSE 0 END AS fgt_gap_sq,
-           -- Watts: ln(z / y) below the line, incomes <= 0 bottom-coded to 1 yuan.
-           CASE WHEN in_fgt AND y < z
-                THEN w * round(ln(z / CASE WHEN y <= 0 THEN 1 ELSE y END), 15)::DECIMAL(38,15)
-                ELSE 0 END AS fgt_watts
-    FROM (
-        SELECT *, status IN ('poor', 'returned') AND y IS NOT NULL AND z IS NOT NULL AS in_fgt
-        FROM household_spans
-    )
-    WHERE until_date IS NULL OR until_date > from_date
+           fgt_people, fgt_poor_people, fgt_gap, fgt_gap_sq, fgt_watts
+    FROM state.mart_household_steps
 ),
 village_spans AS (
     SELECT v.village_code, v.is_poor_village, v.rural_population,
@@ -73,29 +45,29 @@ village_spans AS (
 ),
 village_measures AS (
     SELECT village_code, from_date, until_date,
-           0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT,
-           0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT,
-           1::BIGINT,
-           coalesce(is_poor_village, false)::BIGINT,
-           coalesce(rural_population, 0)::BIGINT,
-           0::BIGINT, 0::BIGINT,
-           0::DECIMAL(38,15), 0::DECIMAL(38,15), 0::DECIMAL(38,15)
+           0::BIGINT AS households_poor, 0::BIGINT AS households_lifted,
+           0::BIGINT AS households_returned, 0::BIGINT AS households_removed,
+           0::BIGINT AS people_poor, 0::BIGINT AS people_lifted,
+           0::BIGINT AS people_returned, 0::BIGINT AS people_removed,
+           1::BIGINT AS villages,
+           coalesce(is_poor_village, false)::BIGINT AS poor_villages,
+           coalesce(rural_population, 0)::BIGINT AS rural_population,
+           0::BIGINT AS fgt_people, 0::BIGINT AS fgt_poor_people,
+           0::DECIMAL(38,15) AS fgt_gap, 0::DECIMAL(38,15) AS fgt_gap_sq,
+           0::DECIMAL(38,15) AS fgt_watts
     FROM village_spans
     WHERE until_date IS NULL OR until_date > from_date
 ),
-measures AS (
-    SELECT * FROM household_measures
-    UNION ALL
-    SELECT * FROM village_measures
-),
 steps AS (
+    SELECT * FROM household_steps
+    UNION ALL BY NAME
     SELECT village_code, from_date AS d,
            COLUMNS(* EXCLUDE (village_code, from_date, until_date))
-    FROM measures
-    UNION ALL
-    SELECT village_code, until_date,
+    FROM village_measures
+    UNION ALL BY NAME
+    SELECT village_code, until_date AS d,
            -COLUMNS(* EXCLUDE (village_code, from_date, until_date))
-    FROM measures
+    FROM village_measures
     WHERE until_date IS NOT NULL
 ),
 village_steps AS (

@@ -2,7 +2,8 @@
 -- depends on: marts.effective_targets
 -- E-commerce, solar and paper-mulberry coverage as of the end of each processed delivery
 -- date. Village and household figures use the record in force on the date (spans and
--- running sums, as in poverty_stock.sql); assistance counts events dated on or before
+-- running sums, as in poverty_stock.sql; the households' steps summed per (village, date)
+-- come from state.mart_household_steps); assistance counts events dated on or before
 -- the date, from every accepted delivery. A village is reached by e-commerce from the first
 -- day it had a station in a record in force, or the date of its first ecommerce_* event,
 -- whichever comes first (cumulative: once reached, always counted).
@@ -24,18 +25,6 @@ village_spans AS (
                    ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS until_date
         FROM core.villages_history v
         WHERE v.effective_date IS NOT NULL
-    )
-    WHERE until_date IS NULL OR until_date > from_date
-),
-household_spans AS (
-    SELECT * FROM (
-        SELECT h.village_code, h.status, h.sells_online,
-               h.effective_date AS from_date,
-               min(h.effective_date) OVER (
-                   PARTITION BY h.household_id ORDER BY h.version
-                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS until_date
-        FROM core.households_history h
-        WHERE h.effective_date IS NOT NULL
     )
     WHERE until_date IS NULL OR until_date > from_date
 ),
@@ -68,9 +57,9 @@ measures AS (
            coalesce(round(paper_mulberry_mu, 3), 0)::DECIMAL(38,3) AS paper_mulberry_mu
     FROM village_spans
     UNION ALL
-    SELECT village_code, from_date, until_date, 0, 0, 0, 0, 0,
-           (coalesce(sells_online, false) AND status <> 'removed')::BIGINT, 0, 0, 0
-    FROM household_spans
+    SELECT village_code, step_date, NULL, 0, 0, 0, 0, 0, households_selling_online, 0, 0, 0
+    FROM state.mart_household_steps
+    WHERE households_selling_online <> 0
     UNION ALL
     SELECT village_code, d, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0
     FROM first_reached
