@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -342,6 +343,19 @@ def _published_select(published: publication.PublishedTable) -> str:
     )
 
 
+def _reading(select: str, table: str) -> str:
+    """The publication query ``select`` of ``table`` over the temp table ``delta_rows``
+    instead of the warehouse's table: a publication query names its own table once, as
+    ``wh.<schema>.<table>`` (it may join others)."""
+    pattern = re.compile(rf"\bwh\.{re.escape(table)}\b")
+    if len(pattern.findall(select)) != 1:
+        raise RuntimeError(
+            f"the publication query of {table} must name wh.{table} exactly once to be"
+            " published by delta"
+        )
+    return pattern.sub("delta_rows", select)
+
+
 def _write_full(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> None:
     for schema in ("ref", "core", "marts", "audit", "meta"):
         con.execute(f"CREATE SCHEMA snap.{schema}")
@@ -397,11 +411,18 @@ def _write_delta(
             if published.name == "core.members":
                 where += " OR person_key IN (SELECT person_key FROM aged)"
             deleted = con.execute(f"DELETE FROM snap.{published.name} WHERE {where}").fetchall()
+            # The rows to publish again, found by a scan of the key columns alone and read
+            # by row id: a filter on the published query would come after its joins, over
+            # every row (30 s for core.members at national scale, against 2 s).
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE delta_rows AS SELECT * FROM wh.{published.name}"
+                f" WHERE rowid IN (SELECT rowid FROM wh.{published.name} WHERE {where})"
+            ).fetchall()
             inserted = con.execute(
-                f"INSERT INTO snap.{published.name} BY NAME"
-                f" SELECT * FROM ({select}) AS published WHERE {where}",
+                f"INSERT INTO snap.{published.name} BY NAME {_reading(select, published.name)}",
                 params,
             ).fetchall()
+            con.execute("DROP TABLE delta_rows")
             log.info(
                 "publish: %s, %d rows deleted, %d inserted in %.1fs",
                 published.name,

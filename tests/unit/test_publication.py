@@ -159,3 +159,23 @@ def test_listed_columns_are_published_as_lists(con) -> None:
             " AND schema_name = ? AND table_name = ? AND column_name = ?",
             [schema, name, column],
         ).fetchall() == [("VARCHAR[]",)], table
+
+
+def test_each_table_published_by_delta_reads_its_rows_to_publish() -> None:
+    """A delta publish runs each household table's publication query over the rows to
+    publish again (the temp table delta_rows) instead of the whole warehouse table."""
+    tables = publish._household_tables()
+    assert {"core.households", "core.households_history", "core.members"} <= tables
+    for table in tables:
+        published = next(t for t in publication.TABLES if t.name == table)
+        query = publish._reading(publish._published_select(published), table)
+        assert "delta_rows" in query and f"wh.{table} " not in query + " ", table
+    with pytest.raises(RuntimeError, match="exactly once"):
+        publish._reading(
+            "SELECT * FROM wh.core.members JOIN wh.core.members USING (x)", "core.members"
+        )
+    # A longer name that starts with the table's is another table.
+    assert "wh.core.households_history" in publish._reading(
+        "SELECT * FROM wh.core.households JOIN wh.core.households_history USING (household_id)",
+        "core.households",
+    )
