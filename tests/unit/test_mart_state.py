@@ -326,3 +326,35 @@ def test_rows_that_sum_to_zero_are_left_out() -> None:
     gone = Registry(versions=(), runs=(D1, D2, D2))
     emptied = _contents(_incremental(after, gone, {"H1", "H2"}), STATE[:-1])
     assert emptied == {t: [] for t in STATE[:-1]}
+
+
+# --- at the scale of a load ------------------------------------------------------------
+
+
+def test_the_state_holds_every_row_of_a_large_update_inside_the_load_transaction(
+    tmp_path: Any,
+) -> None:
+    """More step rows than a row group (122,880), added inside one transaction of a
+    warehouse file, as a national load does: every one is kept. Delta tables made by
+    ``CREATE TABLE ... AS`` an empty query lose them in DuckDB 2.0.0 (counted, never read
+    back), which the post-load checks caught in a national run."""
+    households = 130_000
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    migrate(con)
+    load_reference(con)
+    # One poor household of 2 people per village: one step row each.
+    con.execute(
+        "INSERT INTO core.households_history BY NAME"
+        " SELECT printf('H%07d', i) AS household_id, 1 AS version, DATE '2015-03-01' AS"
+        " effective_date, printf('5201211%05d', i) AS village_code, 'poor' AS status,"
+        " 2 AS household_size, 2014 AS income_year, 2000.0 AS per_capita_income_yuan"
+        " FROM range($n) t(i)",
+        {"n": households},
+    )
+    _record_run(con, D1, 0)
+    con.execute("BEGIN TRANSACTION")
+    mart_state.update(con, incremental=False)
+    con.execute("COMMIT")
+    assert con.execute(
+        "SELECT count(*), sum(households_poor), sum(people_poor) FROM state.mart_household_steps"
+    ).fetchall() == [(households, households, 2 * households)]
