@@ -44,6 +44,7 @@ from warehouse.loader import (
     load_reference,
     migrate,
     post_load_checks,
+    table_columns,
 )
 from warehouse.secret import record_fingerprint
 from warehouse.sqlfiles import sql_literal
@@ -82,13 +83,7 @@ class PostLoadCheckFailed(RuntimeError):
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns"
-        " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return [r[0] for r in rows]
+    return [column for column, _ in table_columns(con, table)]
 
 
 def _without_key_index(columns_ddl: str) -> str:

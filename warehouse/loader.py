@@ -41,6 +41,21 @@ def connect(
     return con
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of ``table`` (``schema.name``) in the current database,
+    in order."""
+    schema, name = table.split(".")
+    return [
+        (column, data_type)
+        for column, data_type in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns()"
+            " WHERE database_name = current_database() AND schema_name = ? AND table_name = ?"
+            " ORDER BY column_index",
+            [schema, name],
+        ).fetchall()
+    ]
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations not yet applied, in file-name order. Returns the applied names.
 

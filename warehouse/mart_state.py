@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from warehouse import sqlfiles
+from warehouse.loader import table_columns
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +87,7 @@ MOVED = "mart_moved"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    rows = con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database()"
-        " AND schema_name = ? AND table_name = ? ORDER BY column_index",
-        [schema, name],
-    ).fetchall()
-    return [r[0] for r in rows]
+    return [column for column, _ in table_columns(con, table)]
 
 
 def _quoted(columns: list[str] | tuple[str, ...]) -> str:
@@ -163,16 +158,11 @@ def _start(con: duckdb.DuckDBPyConnection) -> None:
     than one row group (122,880 rows) adds in the same transaction. They are counted but
     never read back (tests/unit/test_mart_state.py shows it)."""
     for c in CONTRIBUTIONS:
-        schema, name = c.table.split(".")
-        columns = con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns()"
-            " WHERE database_name = current_database() AND schema_name = ? AND table_name = ?"
-            " ORDER BY column_index",
-            [schema, name],
-        ).fetchall()
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {c.delta} ("
-            + ", ".join(f'"{column}" {data_type}' for column, data_type in columns)
+            + ", ".join(
+                f'"{column}" {data_type}' for column, data_type in table_columns(con, c.table)
+            )
             + ")"
         )
 

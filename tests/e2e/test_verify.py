@@ -69,6 +69,13 @@ def left_behind(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in found)
 
 
+def _assert_diff_shows_one_row_each_side(command: str) -> None:
+    """The printed diff command runs, and shows the changed row on each side."""
+    diff = subprocess.run(command, shell=True, capture_output=True, text=True, check=True)
+    assert "live only" in diff.stdout and "reference only" in diff.stdout
+    assert "2 rows" in diff.stdout
+
+
 def test_verify_passes_and_leaves_nothing_behind(root: Path) -> None:
     warehouse, snapshot = (
         root / "warehouse" / "poverty.duckdb",
@@ -117,15 +124,7 @@ def test_a_corrupted_table_is_named_and_the_shadow_kept(root: Path) -> None:
             "diff_command"
         ]
     )
-    diff = subprocess.run(
-        command.removeprefix("Diff core.households: "),
-        shell=True,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "live only" in diff.stdout and "reference only" in diff.stdout
-    assert "2 rows" in diff.stdout
+    _assert_diff_shows_one_row_each_side(command.removeprefix("Diff core.households: "))
 
 
 def test_verify_refuses_while_a_run_holds_the_lock(root: Path) -> None:
@@ -206,15 +205,7 @@ def test_a_snapshot_changed_after_its_publish_is_named(root: Path) -> None:
     command = next(
         line for line in out.stdout.splitlines() if line.startswith("Diff snapshot core.members: ")
     )
-    diff = subprocess.run(
-        command.removeprefix("Diff snapshot core.members: "),
-        shell=True,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "live only" in diff.stdout and "reference only" in diff.stdout
-    assert "2 rows" in diff.stdout
+    _assert_diff_shows_one_row_each_side(command.removeprefix("Diff snapshot core.members: "))
 
 
 def test_a_snapshot_behind_the_warehouse_fails_verify(root: Path) -> None:
