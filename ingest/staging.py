@@ -9,20 +9,12 @@ from pathlib import Path
 
 import polars as pl
 
-from contract.landing import CONTRACT
+from ingest.csv_scan import CsvFile, ScanOutcome, ingest_csv_files, raw_key
 from ingest.readers import FileHeld, iter_delivery_file
 from ingest.typing import type_rows
 from settings import faults
 
 log = logging.getLogger(__name__)
-
-
-def _raw_key(frame: pl.DataFrame, entity: str) -> pl.Expr:
-    key = CONTRACT[entity].key
-    cols = [
-        pl.col(k).cast(pl.String).fill_null("") if k in frame.columns else pl.lit("") for k in key
-    ]
-    return cols[0] if len(cols) == 1 else pl.concat_str(cols, separator="|")
 
 
 def ingest_file(
@@ -80,7 +72,7 @@ def ingest_file(
                 faults.checkpoint("ingest.part_written")
             if held.height:
                 rejects_dir.mkdir(parents=True, exist_ok=True)
-                keys = frame.select("_row_number", _raw_key(frame, entity).alias("record_key"))
+                keys = frame.select("_row_number", raw_key(frame, entity).alias("record_key"))
                 out = rejects_dir / f"{name}.typing.{part:05d}.parquet"
                 (
                     held.join(keys, on="_row_number", how="left")
@@ -122,3 +114,51 @@ def ingest_file(
         return result
     result.update(outcome="loaded", typed_rows=typed_rows, held_rows=held_rows)
     return result
+
+
+def ingest_entity(
+    entries: list[dict],
+    *,
+    entity: str,
+    delivery_date: dt.date,
+    landing_dir: Path,
+    stg_dir: Path,
+    rejects_dir: Path,
+    scan: bool = True,
+) -> list[dict]:
+    """Stage every pending file of one entity; one ledger result per entry, in order.
+
+    UTF-8 CSV files go through the batched DuckDB scan (``ingest.csv_scan``); every other
+    file, and every CSV file that scan cannot vouch for, through :func:`ingest_file`.
+    ``scan=False`` reads every file with :func:`ingest_file` (the reference)."""
+    csv_files = [
+        CsvFile(landing_dir / e["file_name"], e["source"], e["manifest_rows"])
+        for e in entries
+        if scan and Path(e["file_name"]).suffix.lower() == ".csv"
+    ]
+    scanned = (
+        ingest_csv_files(
+            csv_files,
+            entity=entity,
+            delivery_date=delivery_date,
+            stg_dir=stg_dir,
+            rejects_dir=rejects_dir,
+        )
+        if csv_files
+        else ScanOutcome()
+    )
+    results = []
+    for e in entries:
+        done = scanned.results.get(e["file_name"])
+        if done is None:
+            done = ingest_file(
+                landing_dir / e["file_name"],
+                entity=entity,
+                delivery_date=delivery_date,
+                source=e["source"],
+                manifest_rows=e["manifest_rows"],
+                stg_dir=stg_dir,
+                rejects_dir=rejects_dir,
+            )
+        results.append(done)
+    return results

@@ -30,7 +30,7 @@ from typing import Any
 from contract.landing import ENTITIES
 from contract.records import DiscoverResult, IngestResult, LoadSummary
 from expectations.gate import apply_validation
-from ingest.staging import ingest_file
+from ingest.staging import ingest_entity
 from pipeline import incremental, lock, notify
 from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
 from pipeline.landing import discover as discover_folder
@@ -304,21 +304,14 @@ def ingest(ctx: RunContext, entity: str) -> IngestResult:
     for layer in ("stg", "rejects", "warnings"):
         shutil.rmtree(ctx.partition(layer, entity), ignore_errors=True)
     ledger = ctx.read("discover.json")["files"]
-    results = []
-    for entry in ledger:
-        if entry["entity"] != entity or entry["outcome"] != "pending":
-            continue
-        results.append(
-            ingest_file(
-                ctx.paths.landing / ctx.d / entry["file_name"],
-                entity=entity,
-                delivery_date=ctx.delivery_date,
-                source=entry["source"],
-                manifest_rows=entry["manifest_rows"],
-                stg_dir=ctx.partition("stg", entity),
-                rejects_dir=ctx.partition("rejects", entity),
-            )
-        )
+    results = ingest_entity(
+        [e for e in ledger if e["entity"] == entity and e["outcome"] == "pending"],
+        entity=entity,
+        delivery_date=ctx.delivery_date,
+        landing_dir=ctx.paths.landing / ctx.d,
+        stg_dir=ctx.partition("stg", entity),
+        rejects_dir=ctx.partition("rejects", entity),
+    )
     ctx.write(f"ingest_{entity}.json", results)
     return {
         "entity": entity,
