@@ -46,6 +46,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+import settings
 from contract.landing import CONTRACT, CSV_DELIMITERS, CSV_ENCODINGS
 from ingest.readers.common import FileHeld, _finish, canonical_header
 from ingest.typing import type_rows
@@ -58,11 +59,10 @@ _BLOCK = 16 << 20  # bytes read per step of the probe
 _MAX_HEADER_BYTES = 1 << 20
 _UTF8, _UTF8_BOM, _GBK = CSV_ENCODINGS
 _COMMA, _TAB = CSV_DELIMITERS
-# A batch: files read by one DuckDB scan (their CSV bytes, about).
-BATCH_BYTES = int(os.environ.get("POVDB_INGEST_BATCH_BYTES", str(256 << 20)))
+# Bytes of CSV read by one DuckDB scan; None: settings.ingest_batch_mb().
+BATCH_BYTES: int | None = None
 # Rows typed and written at a time.
 SLICE_ROWS = 1_000_000
-_MEMORY = os.environ.get("POVDB_INGEST_MEMORY", "2GB")
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,9 @@ def _read_sql(batch: list[Probe]) -> str:
 
 
 def _connect(work_dir: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"memory_limit": _MEMORY, "threads": os.cpu_count() or 1})
+    con = duckdb.connect(
+        config={"memory_limit": settings.ingest_memory(), "threads": os.cpu_count() or 1}
+    )
     con.execute(f"SET temp_directory = {_quote(str(work_dir))}")
     # The scan's rows come out in file order, each file's rows in line order.
     con.execute("SET preserve_insertion_order = true")
@@ -229,7 +231,8 @@ def ingest_csv_files(
     with tempfile.TemporaryDirectory(prefix="povdb-scan-") as tmp:
         con = _connect(Path(tmp))
         try:
-            for k, batch in enumerate(_batches(probes, batch_bytes or BATCH_BYTES)):
+            size = batch_bytes or BATCH_BYTES or settings.ingest_batch_mb() << 20
+            for k, batch in enumerate(_batches(probes, size)):
                 judged = _ingest_batch(
                     con, k, batch, entity, delivery_date, stg_dir, rejects_dir, outcome
                 )

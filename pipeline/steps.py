@@ -6,7 +6,9 @@ and the staging folders, never through data frames in XCom.
 
 Staging layout (all partitioned by entity and delivery date, replaced when D re-runs):
 
-- ``staging/stg_<entity>/delivery_date=D/<file>.<part>.parquet``: rows typed as delivered;
+- ``staging/stg_<entity>/delivery_date=D/*.parquet``: rows typed as delivered, with their
+  file and row number (``_batch<k>.<part>.parquet`` from the batched CSV scan,
+  ``<file>.<part>.parquet`` from the per-file reader);
 - ``staging/rejects/<entity>/delivery_date=D/*.parquet``: rows held by typing or by
   error-severity validation, with their reason;
 - ``staging/warnings/<entity>/delivery_date=D/*.parquet``: rows that load with a warning.

@@ -51,8 +51,11 @@ GUIDE = PROJECT / "docs" / "analyst_guide.md"
 START = dt.date(2015, 3, 1)
 CHANGE_SHARE = 0.005
 SEED = 42
-RATIO_TARGET = {"national": 3.0}  # other scales: fixed costs weigh more (aim for 4 x)
-RSS_TARGET_MB = 12 * 1024
+# Day one against the floor: the target, and what to aim for. Smaller scales than province
+# are held to province's (their fixed costs weigh more).
+RATIO_TARGET = {"national": 10.0, "province": 6.0}
+RATIO_AIM = {"national": 7.0, "province": 4.0}
+RSS_TARGET_MB = 8909  # 8.7 GiB, the national day one's peak before the one-scan ingest
 DELTA_TARGET_S = 180.0  # national; at province the change delivery is judged by the floor
 DELTA_FLOOR_TARGET = {"province": 3.0}
 DELTA_RSS_TARGET_MB = 8 * 1024
@@ -381,8 +384,10 @@ def bench(scale: str, root: Path, *, households: int | None = None) -> dict[str,
         "machine": machine(),
     }
     doc["targets"] = {
-        "ratio": RATIO_TARGET.get(scale, 4.0),
-        "ratio_ok": doc["ratio"] is not None and doc["ratio"] <= RATIO_TARGET.get(scale, 4.0),
+        "ratio": RATIO_TARGET.get(scale, RATIO_TARGET["province"]),
+        "ratio_aim": RATIO_AIM.get(scale, RATIO_AIM["province"]),
+        "ratio_ok": doc["ratio"] is not None
+        and doc["ratio"] <= RATIO_TARGET.get(scale, RATIO_TARGET["province"]),
         "peak_rss_ok": doc["peak_rss_mb"] < RSS_TARGET_MB,
         "delta": f"<= {DELTA_FLOOR_TARGET[scale]} x the floor"
         if scale in DELTA_FLOOR_TARGET
@@ -473,7 +478,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     lines = [
         f"scale {doc['scale']}: {doc['households']:,} households, {doc['members']:,} members",
         f"initial {doc['total_s']:.1f} s, floor {doc['floor_s']:.1f} s, ratio {doc['ratio']}"
-        f" (target <= {t['ratio']}: {ok[t['ratio_ok']]})",
+        f" (target <= {t['ratio']}, aim {t['ratio_aim']}: {ok[t['ratio_ok']]})",
         f"peak RSS {doc['peak_rss_mb']:,} MiB (target < {RSS_TARGET_MB:,}: {ok[t['peak_rss_ok']]})",
         f"change delivery {doc['delta_s']:.1f} s, {doc['delta_path']} path,"
         f" {doc.get('delta_publish_mode')} publish,"

@@ -386,6 +386,18 @@ def publish_full_every() -> int:
     return _whole("POVDB_PUBLISH_FULL_EVERY", 7, 0)
 
 
+def ingest_memory() -> str:
+    """DuckDB memory limit of the ingest's scan of CSV files."""
+    return os.environ.get("POVDB_INGEST_MEMORY", "2GB")
+
+
+def ingest_batch_mb() -> int:
+    """MB of CSV files the ingest reads in one DuckDB scan (``POVDB_INGEST_BATCH_MB``,
+    default 256). Memory does not follow it (rows are typed and written in slices of a
+    million); a file the scan cannot vouch for costs its batch a rewrite of what it wrote."""
+    return _whole("POVDB_INGEST_BATCH_MB", 256, 1)
+
+
 def transform_memory() -> str:
     """DuckDB memory limit of the transform's DuckDB work (person buckets)."""
     return os.environ.get("POVDB_TRANSFORM_MEMORY", "2GB")
