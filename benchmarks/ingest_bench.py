@@ -156,7 +156,8 @@ def machine_facts() -> dict:
 
 
 class FileTimer:
-    """Wrap ingest.staging.ingest_file (steps.ingest imports it at call time) to time files."""
+    """Wrap ingest.staging.ingest_file to time the files the per-file reader reads: every
+    file with ``--per-file``, else only those the batched CSV scan leaves to it."""
 
     def __init__(self) -> None:
         self.files: list[dict] = []
@@ -243,11 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write every measurement here")
     p.add_argument("--entities", default=",".join(ENTITIES), help="comma-separated subset")
     p.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    p.add_argument(
+        "--per-file",
+        action="store_true",
+        help="read every file with the per-file reader (POVDB_INGEST_SCAN=0), not the batched scan",
+    )
     p.add_argument("--keep-staging", action="store_true", help="keep the staging written")
     p.add_argument(
         "--step-hwm", action="store_true", help="exact per-step peaks (resets VmHWM, see above)"
     )
     a = p.parse_args(argv)
+    if a.per_file:
+        os.environ["POVDB_INGEST_SCAN"] = "0"
 
     landing = a.landing.resolve()
     if not (landing / a.date.isoformat()).is_dir():

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import settings
 from contract.landing import ENTITIES
 from contract.records import DiscoverResult, IngestResult, LoadSummary
 from expectations.gate import apply_validation
@@ -313,6 +314,7 @@ def ingest(ctx: RunContext, entity: str) -> IngestResult:
         landing_dir=ctx.paths.landing / ctx.d,
         stg_dir=ctx.partition("stg", entity),
         rejects_dir=ctx.partition("rejects", entity),
+        scan=settings.ingest_scan(),
     )
     ctx.write(f"ingest_{entity}.json", results)
     return {

@@ -391,6 +391,18 @@ def ingest_memory() -> str:
     return os.environ.get("POVDB_INGEST_MEMORY", "2GB")
 
 
+def ingest_scan() -> bool:
+    """Whether UTF-8 CSV files go through the batched DuckDB scan (``POVDB_INGEST_SCAN``,
+    default yes); ``0``, ``false`` or ``no`` read every file with the per-file reader, which
+    stages the same rows more slowly."""
+    raw = os.environ.get("POVDB_INGEST_SCAN", "").strip().lower()
+    if raw in ("", "1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise ValueError(f"POVDB_INGEST_SCAN must be 1, true, yes, 0, false or no, not {raw!r}")
+
+
 def ingest_batch_mb() -> int:
     """MB of CSV files the ingest reads in one DuckDB scan (``POVDB_INGEST_BATCH_MB``,
     default 256). Memory does not follow it (rows are typed and written in slices of a

@@ -213,3 +213,41 @@ def test_manifest_mismatch_is_judged(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "scan" / "stg").exists() or not any(
         (tmp_path / "out" / "scan" / "stg").glob("*.parquet")
     )
+
+
+@pytest.mark.parametrize(("setting", "batched"), [(None, True), ("0", False), ("no", False)])
+def test_the_ingest_step_takes_the_scan_unless_told_not_to(
+    setting: str | None,
+    batched: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline import steps
+    from pipeline.context import RunContext
+
+    if setting is None:
+        monkeypatch.delenv("POVDB_INGEST_SCAN", raising=False)
+    else:
+        monkeypatch.setenv("POVDB_INGEST_SCAN", setting)
+    day = dt.date(2015, 3, 1)
+    shutil.copytree(
+        FILES.parents[0] / "landing_tiny" / day.isoformat(), tmp_path / "landing" / day.isoformat()
+    )
+    ctx = RunContext.local(day, tmp_path)
+    assert steps.acquire_lock(ctx)
+    try:
+        steps.discover(ctx)
+        result = steps.ingest(ctx, "households")
+    finally:
+        steps.release_lock(ctx)
+    assert result["rows"] > 0 and result["held_files"] == 0
+    parts = sorted(p.name for p in ctx.partition("stg", "households").glob("*.parquet"))
+    assert parts and all(p.startswith("_batch") == batched for p in parts)
+
+
+def test_a_bad_scan_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import settings
+
+    monkeypatch.setenv("POVDB_INGEST_SCAN", "maybe")
+    with pytest.raises(ValueError, match="POVDB_INGEST_SCAN must be"):
+        settings.ingest_scan()
