@@ -107,6 +107,31 @@ def test_generated_county_with_defects(
     assert scanned >= 20  # most clean files went through the scan
 
 
+def test_generated_county_scale_with_defects(tmp_path: Path) -> None:
+    """A county of 20,000 households over two days with 2 % planted defects (about 1,800
+    of them): the scan and the per-file reader stage the same rows, reasons and details."""
+    landing = tmp_path / "landing"
+    summary = generate(
+        landing,
+        scale="county",
+        start=dt.date(2015, 3, 1),
+        days=2,
+        seed=29,
+        defects=0.02,
+        formats="csv",
+    )
+    assert summary.defects > 1000
+    scanned = 0
+    for day in sorted(landing.iterdir()):
+        for entity in ENTITIES:
+            files = sorted(day.glob(f"{entity}_*"))
+            if files:
+                out = tmp_path / "out" / day.name / entity
+                assert_same_ingest(files, entity, out, manifest=_manifest(day))
+                scanned += len(scanned_files(out / "scan"))
+    assert scanned >= 5
+
+
 def _copy(name: str, tmp_path: Path, data: bytes | None = None) -> Path:
     folder = tmp_path / "landing"
     folder.mkdir(exist_ok=True)
