@@ -82,6 +82,7 @@ class Probe:
     names: tuple[str, ...]
     line_feeds: int
     ends_with_line_feed: bool
+    quoted: bool  # has a '"' past the header: a value may hold a line feed
 
 
 @dataclass
@@ -110,6 +111,7 @@ def probe(file: CsvFile, entity: str) -> Probe | None:
     if size == 0:
         return None
     line_feeds = 0
+    quoted = False
     header: bytes | None = None
     tail = b""
     last = b""
@@ -131,6 +133,7 @@ def probe(file: CsvFile, entity: str) -> Probe | None:
             if b"\n\n" in joined or b"\n\r\n" in joined:
                 return None  # a blank line: not a row, and the count could not tell
             line_feeds += block.count(b"\n")
+            quoted = quoted or b'"' in block
             tail = block[-2:]
             last = block[-1:]
     if header is None:
@@ -158,6 +161,7 @@ def probe(file: CsvFile, entity: str) -> Probe | None:
         tuple(names),
         line_feeds,
         last == b"\n",
+        quoted,
     )
 
 
@@ -263,7 +267,7 @@ def _ingest_batch(
     sources = [p.file.source for p in batch]
     con.execute("DROP TABLE IF EXISTS reject_errors")
     con.execute("DROP TABLE IF EXISTS reject_scans")
-    seen = _Seen(len(batch))
+    seen = _Seen([p.quoted for p in batch])
     written: list[Path] = []
     tallies = [_Tally() for _ in batch]
     reader = con.sql(_read_sql(batch)).to_arrow_reader(SLICE_ROWS)
@@ -376,7 +380,9 @@ class _Seen:
     """What the stream showed of each file of a batch: rows, first and last row id, line
     feeds inside values."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, quoted: list[bool]) -> None:
+        n = len(quoted)
+        self.quoted = [i for i, q in enumerate(quoted) if q]
         self.next_rid = 0
         self.rows = [0] * n
         self.first: list[int | None] = [None] * n
@@ -389,19 +395,35 @@ class _Seen:
         values = [c for c in raw.columns if c != "_f"]
         base = self.next_rid
         stats = (
-            raw.with_row_index("_i")
+            raw.select("_f")
+            .with_row_index("_i")
             .group_by("_f")
             .agg(
                 pl.len().alias("rows"),
                 pl.col("_i").min().alias("lo"),
                 pl.col("_i").max().alias("hi"),
+            )
+        )
+        # Line feeds inside values: only in a file with a quote, and there only in the rows
+        # that have one.
+        inside = pl.any_horizontal(pl.col(c).str.contains("\n", literal=True) for c in values)
+        feeds = (
+            raw.filter(pl.col("_f").is_in(self.quoted))
+            .filter(inside)
+            .group_by("_f")
+            .agg(
                 pl.sum_horizontal(
                     pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in values
                 )
                 .sum()
-                .alias("feeds"),
+                .alias("feeds")
             )
+        )
+        stats = (
+            stats.join(feeds, on="_f", how="left")
+            .with_columns(pl.col("feeds").fill_null(0))
             .sort("lo")
+            .select("_f", "rows", "lo", "hi", "feeds")
         )
         for f, rows, lo, hi, feeds in stats.iter_rows():
             if self.first[f] is None:
