@@ -127,10 +127,16 @@ def probe(file: CsvFile, entity: str) -> Probe | None:
                 header = block[: end + 1]
             if b"\x00" in block:
                 return None
-            if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+            crlf = b"\r" in block
+            if crlf and block.count(b"\r") != block.count(b"\r\n"):
                 return None  # a lone carriage return (or a CRLF cut by the block boundary)
-            joined = tail + block
-            if b"\n\n" in joined or b"\n\r\n" in joined:
+            seam = tail + block[:2]
+            if (
+                b"\n\n" in block
+                or b"\n\n" in seam
+                or (crlf and b"\n\r\n" in block)
+                or b"\n\r\n" in seam
+            ):
                 return None  # a blank line: not a row, and the count could not tell
             line_feeds += block.count(b"\n")
             quoted = quoted or b'"' in block
