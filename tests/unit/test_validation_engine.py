@@ -28,11 +28,12 @@ import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
 from contract.landing import CONTRACT, staging_schema
-from expectations.rules import bind
+from expectations.rules import Between, Rule, Suite, bind
 from expectations.runner import (
     BATCH_REASON,
     BATCH_RULE,
     FINDINGS_SCHEMA,
+    MAX_RULES,
     SAMPLE_KEYS,
     ExpectationResult,
     ValidationOutcome,
@@ -221,3 +222,20 @@ def test_gx_bundles_each_batch_into_one_aggregate_query(
     assert len(flags) <= 2, flags
     # No rule's own condition is run by GX: the checks table already holds it.
     assert not [s for s in gx_statements if "regexp_matches" in s or "try_strptime" in s]
+
+
+def test_a_suite_of_more_rules_than_bits_is_refused(
+    county: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = tuple(
+        Rule(f"size_{n}", "error", "value_out_of_range", Between("household_size", 1, 20), ".")
+        for n in range(MAX_RULES + 1)
+    )
+    monkeypatch.setitem(SUITES, "households", Suite("households", "test", "household_id", rules))
+    with pytest.raises(ValueError, match=f"more than {MAX_RULES} rules"):
+        validate(
+            "households",
+            _paths(county, "households"),
+            delivery_date=DELIVERY,
+            work_dir=tmp_path,
+        )
