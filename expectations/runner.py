@@ -382,10 +382,18 @@ def validate(
     )
     gx_loaded = _import_gx_in_background()
     try:
+        # The one scan of the staging. Closing the connection afterwards writes the (small)
+        # checks table out and hands back the scan's memory before GX and the findings run.
         con = duckdb.connect(str(db_path))
         try:
             _create_staging_view(con, entity, parquet_paths)
             _create_checks_table(con, suite, delivery_date)
+        finally:
+            con.close()
+        gx_loaded.result()
+        gx_counts = _run_gx(db_path, suite, delivery_date)
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
             row_counts = {
                 name: int(n)
                 for name, n in con.execute(
@@ -395,8 +403,6 @@ def validate(
             findings = _select_findings(con, suite)
         finally:
             con.close()
-        gx_loaded.result()
-        gx_counts = _run_gx(db_path, suite, delivery_date)
     finally:
         for path in (db_path, db_path.with_name(db_path.name + ".wal")):
             path.unlink(missing_ok=True)
