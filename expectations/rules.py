@@ -2,14 +2,20 @@
 
 A suite (``expectations/suites/<entity>.py``) is a versioned tuple of :class:`Rule`. Each rule
 has a stable name, a severity, a reason code from ``contract/reasons.py`` and one check. A
-check knows two things about itself:
+check knows three things about itself:
 
-* ``gx_expectation()`` builds the Great Expectations expectation that GX evaluates (core
-  expectations where GX has one, ``UnexpectedRowsExpectation`` for the rest);
-* ``failing_sql()`` is a DuckDB boolean expression, true exactly on the rows that
-  expectation counts as unexpected. The runner selects the failing rows' keys with it (GX on
-  SQL cuts its index lists short), then checks that per rule the number of rows it found
-  equals GX's own unexpected count.
+* ``failing_sql()`` is a DuckDB boolean expression, true exactly on the rows that its
+  expectation counts as unexpected. The runner evaluates every rule's ``failing_sql()`` once
+  per row, in the one scan that reads the staging Parquet, and keeps the results as boolean
+  *flag* columns of a checks table (see ``expectations/runner.py``); the findings are the
+  rows whose flags are true;
+* ``gx_expectation()`` builds the Great Expectations expectation that GX evaluates: a core
+  expectation on the staging data itself where GX has one (regex, set, range, column pair);
+* ``on_flag``: true for a check GX cannot express natively (a row condition). GX then checks
+  the rule's flag column instead: ``ExpectColumnValuesToBeInSet(flag, [False])``, so the
+  condition is computed once, not again by GX.
+
+The runner checks that per rule the number of rows found equals GX's own unexpected count.
 
 Nothing here imports ``great_expectations`` at module level.
 
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 # The contract's value patterns; the suites take them from here with the checks.
 from contract.landing import ID_PATTERN
@@ -39,7 +45,13 @@ def bind(sql: str, delivery_date: dt.date) -> str:
 
 
 class Check(Protocol):
-    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any: ...
+    # True: GX checks the rule's flag column (its failing_sql() per row) instead of the data.
+    on_flag: ClassVar[bool]
+
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any], flag: str) -> Any:
+        """The GX expectation; ``flag`` names the rule's flag column of the checks table
+        (used by checks with ``on_flag``, ignored by those GX evaluates on the data)."""
+        ...
 
     def failing_sql(self) -> str: ...
 
@@ -50,10 +62,12 @@ class Check(Protocol):
 class MatchesRegex:
     """Non-null values of ``column`` match ``pattern`` (a partial match: anchor it)."""
 
+    on_flag: ClassVar[bool] = False
+
     column: str
     pattern: str
 
-    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any], flag: str) -> Any:
         import great_expectations as gx
 
         return gx.expectations.ExpectColumnValuesToMatchRegex(
@@ -77,6 +91,8 @@ class Between:
     A bound may be the string ``":delivery_date"`` (for date columns).
     """
 
+    on_flag: ClassVar[bool] = False
+
     column: str
     min_value: float | int | str | None = None
     max_value: float | int | str | None = None
@@ -87,7 +103,7 @@ class Between:
     def _sql_bound(self, value: float | int | str) -> str:
         return DELIVERY_DATE if value == DELIVERY_DATE else repr(value)
 
-    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any], flag: str) -> Any:
         import great_expectations as gx
 
         return gx.expectations.ExpectColumnValuesToBeBetween(
@@ -118,10 +134,12 @@ class Between:
 class InSet:
     """Non-null values of ``column`` are among ``values``."""
 
+    on_flag: ClassVar[bool] = False
+
     column: str
     values: tuple[str, ...]
 
-    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any], flag: str) -> Any:
         import great_expectations as gx
 
         return gx.expectations.ExpectColumnValuesToBeInSet(
@@ -140,10 +158,12 @@ class InSet:
 class AAtLeastB:
     """``column_a >= column_b`` wherever both are present."""
 
+    on_flag: ClassVar[bool] = False
+
     column_a: str
     column_b: str
 
-    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any], flag: str) -> Any:
         import great_expectations as gx
 
         return gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
@@ -166,20 +186,21 @@ class AAtLeastB:
 class RowCondition:
     """Rows where the DuckDB boolean ``condition`` is true are unexpected.
 
-    GX evaluates it as ``UnexpectedRowsExpectation``. The query selects one narrow column
-    because GX fetches up to 200,000 unexpected rows of whatever the query returns.
+    GX has no expectation for an arbitrary condition over several columns. The runner
+    evaluates ``failing_sql()`` once per row into the rule's flag column, and GX checks that
+    column: ``ExpectColumnValuesToBeInSet(flag, [False])``, whose unexpected rows are exactly
+    the rows where the condition is true (the flag is never null).
     """
+
+    on_flag: ClassVar[bool] = True
 
     condition: str
 
-    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any], flag: str) -> Any:
         import great_expectations as gx
 
-        # GX formats the query with str.format ({batch}); braces in the SQL are doubled.
-        where = bind(self.condition, delivery_date).replace("{", "{{").replace("}", "}}")
-        return gx.expectations.UnexpectedRowsExpectation(
-            unexpected_rows_query=f"SELECT _row_number FROM {{batch}} WHERE {where}",
-            meta=meta,
+        return gx.expectations.ExpectColumnValuesToBeInSet(
+            column=flag, value_set=[False], meta=meta
         )
 
     def failing_sql(self) -> str:

@@ -1,29 +1,41 @@
 """Run an entity's expectation suite over its typed staging Parquet: GX on DuckDB.
 
 ``validate()`` is what the pipeline's validate task calls. It opens its own DuckDB file
-under ``work_dir`` (never the warehouse), puts a view over the staging Parquet files, and
+under ``work_dir`` (never the warehouse), puts a view ``stg`` over the staging Parquet files,
+and
 
-1. selects the failing rows of every rule with the rule's own SQL, in one scan
-   (``findings``: one row per failing row and rule, with its reason code);
-2. runs the entity's suite through Great Expectations on the same view, with the DuckDB
-   adapter (``expectations/gx_duckdb.py``);
+1. reads the staging once into a checks table, ``stg_checks``: per row its file, row
+   number, which rules it fails (each rule's own ``failing_sql()``, computed once, kept as
+   one bit of ``_fails``) and, on rows failing any, the record key. The view ``stg_flags``
+   shows the bits as one boolean column per rule. The findings (one row per failing row and
+   rule, with its reason code) and the rows per file are selected from them;
+2. runs the entity's suite through Great Expectations with the DuckDB adapter
+   (``expectations/gx_duckdb.py``): the regex, set, range and column-pair rules on the
+   staging data itself (``stg``; GX bundles their counts into one aggregate query), the
+   rules GX cannot express natively (row conditions) on their columns of ``stg_flags`` (one
+   aggregate query over the flags);
 3. checks that per rule GX's unexpected count equals the number of rows found in (1); a
    difference means GX and the rule's SQL disagree, and the run fails loudly rather than
    hold or load the wrong rows;
 4. applies the batch rule: a file with more than half of its rows failing an error rule is
    held whole (``file_mostly_invalid``), see :func:`batch_failures`.
 
-Great Expectations is imported inside the functions that use it (the import costs ~10 s and
-DAG files import this module).
+So the staging Parquet is read twice: once for (1), once by GX's aggregate for (2) (plus the
+two narrow queries GX runs for a column-pair rule). Great Expectations is imported inside
+``validate()`` (the import costs ~5 s and DAG files import this module), in a background
+thread while DuckDB runs (1), so that the import and the scan overlap.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import importlib
 import logging
+import sys
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,6 +50,10 @@ from expectations.suites import SUITES
 log = logging.getLogger(__name__)
 
 STAGING_VIEW = "stg"
+CHECKS_TABLE = "stg_checks"
+FLAGS_VIEW = "stg_flags"
+MAX_RULES = 63  # bits of the checks table's BIGINT _fails
+ADAPTER = "expectations.gx_duckdb"  # imports great_expectations
 BATCH_RULE = "file_error_rows_at_most_half"
 BATCH_REASON = "file_mostly_invalid"
 SAMPLE_KEYS = 5
@@ -119,20 +135,62 @@ def _create_staging_view(
     con.execute(f"CREATE VIEW {STAGING_VIEW} AS SELECT {cols} FROM read_parquet([{files}])")
 
 
-def _findings_sql(suite: Suite, delivery_date: dt.date) -> str:
-    """One scan: every row with the list of rules it fails, unnested."""
-    flags = ", ".join(
-        f"CASE WHEN {bind(r.check.failing_sql(), delivery_date)} THEN {quote_literal(r.name)} END"
+def flag_column(rule_name: str) -> str:
+    """The flags view's boolean column of a rule: its ``failing_sql()`` on each row."""
+    return f"_fails_{rule_name}"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _create_checks_table(
+    con: duckdb.DuckDBPyConnection, suite: Suite, delivery_date: dt.date
+) -> None:
+    """The one scan of the staging: every rule's failing SQL on every row, kept.
+
+    ``stg_checks`` holds per row its file and row number, ``_fails`` (bit i set when the
+    row fails rule i: one integer column is far cheaper to write than one boolean column
+    per rule) and, on rows with a bit set, the record key. The view ``stg_flags`` adds one
+    boolean column per rule (:func:`flag_column`), never null, which GX checks and the
+    findings read.
+    """
+    if len(suite.rules) > MAX_RULES:
+        raise ValueError(f"suite {suite.name} has more than {MAX_RULES} rules")
+    mask = " | ".join(
+        f"(CAST(({bind(r.check.failing_sql(), delivery_date)}) IS TRUE AS BIGINT) << {i})"
+        for i, r in enumerate(suite.rules)
+    )
+    con.execute(
+        f"""
+        CREATE TABLE {CHECKS_TABLE} AS
+        SELECT _file_name, _row_number, _fails,
+               CASE WHEN _fails <> 0 THEN CAST({suite.record_key_sql} AS VARCHAR) END
+                   AS _record_key
+        FROM (SELECT *, {mask or "0"} AS _fails FROM {STAGING_VIEW})
+        """
+    )
+    flags = "".join(
+        f", (_fails >> {i}) & 1 = 1 AS {_quoted(flag_column(r.name))}"
+        for i, r in enumerate(suite.rules)
+    )
+    con.execute(f"CREATE VIEW {FLAGS_VIEW} AS SELECT *{flags} FROM {CHECKS_TABLE}")
+
+
+def _findings_sql(suite: Suite) -> str:
+    """Every row with a flag set, with the list of rules it fails, unnested."""
+    names = ", ".join(
+        f"CASE WHEN {_quoted(flag_column(r.name))} THEN {quote_literal(r.name)} END"
         for r in suite.rules
     )
     return f"""
-        SELECT _file_name, _row_number, record_key, unnest(failed) AS expectation
+        SELECT _file_name, _row_number, _record_key AS record_key, unnest(failed) AS expectation
         FROM (
-            SELECT _file_name, _row_number, CAST({suite.record_key_sql} AS VARCHAR) AS record_key,
-                   list_filter([{flags}], lambda x: x IS NOT NULL) AS failed
-            FROM {STAGING_VIEW}
+            SELECT _file_name, _row_number, _record_key,
+                   list_filter([{names}], lambda x: x IS NOT NULL) AS failed
+            FROM {FLAGS_VIEW}
+            WHERE _fails <> 0
         )
-        WHERE len(failed) > 0
     """
 
 
@@ -147,10 +205,8 @@ def _rules_frame(suite: Suite) -> pl.DataFrame:
     )
 
 
-def _select_findings(
-    con: duckdb.DuckDBPyConnection, suite: Suite, delivery_date: dt.date
-) -> pl.DataFrame:
-    raw = con.sql(_findings_sql(suite, delivery_date)).pl()
+def _select_findings(con: duckdb.DuckDBPyConnection, suite: Suite) -> pl.DataFrame:
+    raw = con.sql(_findings_sql(suite)).pl()
     if raw.height == 0:
         return FINDINGS_SCHEMA.to_frame()
     return (
@@ -161,10 +217,32 @@ def _select_findings(
     )
 
 
-def _run_gx(
-    db_path: Path, suite: Suite, delivery_date: dt.date, row_count: int
-) -> dict[str, tuple[int, int]]:
-    """Run the suite through GX; {rule name: (evaluated, unexpected)} as GX counted them."""
+def _import_gx_in_background() -> Future[Any]:
+    """Start importing GX and the adapter (~5 s of Python) in a thread; a no-op when loaded.
+
+    The caller goes on with DuckDB's scan of the staging, which releases the GIL, so the
+    import and the scan overlap; the caller waits on the future before it uses GX.
+    """
+    if ADAPTER in sys.modules:
+        loaded: Future[Any] = Future()
+        loaded.set_result(sys.modules[ADAPTER])
+        return loaded
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-import")
+    try:
+        return pool.submit(importlib.import_module, ADAPTER)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _run_gx(db_path: Path, suite: Suite, delivery_date: dt.date) -> dict[str, tuple[int, int]]:
+    """Run the suite through GX; {rule name: (evaluated, unexpected)} as GX counted them.
+
+    Two batches of one datasource: the rules GX evaluates on the data run on the staging
+    view, the rules checked by flag on the flags view. GX bundles each batch's column-map
+    counts into one aggregate query; nothing here may defeat that: no ``row_condition``, no
+    index columns, result format ``BASIC`` with no partial unexpected list (counts only, no
+    rows fetched).
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -178,28 +256,37 @@ def _run_gx(
         create_temp_table=False,
     )
     try:
-        asset = datasource.add_table_asset(name=suite.entity, table_name=STAGING_VIEW)
-        batch = asset.add_batch_definition_whole_table("whole").get_batch()
-        gx_suite = gx.ExpectationSuite(
-            name=suite.name,
-            expectations=[
-                r.check.gx_expectation(delivery_date, {"rule": r.name}) for r in suite.rules
-            ],
-            meta={"version": suite.version},
-        )
-        validation = batch.validate(
-            gx_suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 0}
-        )
         counts: dict[str, tuple[int, int]] = {}
-        for res in validation.results:
-            config = res.expectation_config
-            if config is None or not config.meta:
-                raise ValidationEngineError(f"GX returned a result without its expectation: {res}")
-            rule = config.meta["rule"]
-            error = _raised(res.exception_info)
-            if error is not None:
-                raise ValidationEngineError(f"GX could not evaluate {suite.name}.{rule}: {error}")
-            counts[rule] = _counts(res.result, row_count, rule)
+        for table, on_flag in ((STAGING_VIEW, False), (FLAGS_VIEW, True)):
+            rules = [r for r in suite.rules if r.check.on_flag == on_flag]
+            if not rules:
+                continue
+            asset = datasource.add_table_asset(name=f"{suite.entity}_{table}", table_name=table)
+            batch = asset.add_batch_definition_whole_table("whole").get_batch()
+            gx_suite = gx.ExpectationSuite(
+                name=suite.name if table == STAGING_VIEW else f"{suite.name}_flags",
+                expectations=[
+                    r.check.gx_expectation(delivery_date, {"rule": r.name}, flag_column(r.name))
+                    for r in rules
+                ],
+                meta={"version": suite.version},
+            )
+            validation = batch.validate(
+                gx_suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 0}
+            )
+            for res in validation.results:
+                config = res.expectation_config
+                if config is None or not config.meta:
+                    raise ValidationEngineError(
+                        f"GX returned a result without its expectation: {res}"
+                    )
+                rule = config.meta["rule"]
+                error = _raised(res.exception_info)
+                if error is not None:
+                    raise ValidationEngineError(
+                        f"GX could not evaluate {suite.name}.{rule}: {error}"
+                    )
+                counts[rule] = _counts(res.result, rule)
         missing = [r.name for r in suite.rules if r.name not in counts]
         if missing:
             raise ValidationEngineError(f"GX returned no result for {suite.name} rules {missing}")
@@ -243,18 +330,17 @@ def _raised(info: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _counts(result: Mapping[str, Any], row_count: int, rule: str) -> tuple[int, int]:
-    if "unexpected_count" in result:  # column (pair) map expectations: nulls are skipped
-        elements = int(result["element_count"])
-        unexpected = result["unexpected_count"]
-        if unexpected is None and elements == 0:  # GX's SUM over no rows
-            unexpected = 0
-        if unexpected is None:
-            raise ValidationEngineError(f"GX returned no unexpected count for rule {rule}")
-        return elements - int(result.get("missing_count") or 0), int(unexpected)
-    if "observed_value" in result:  # UnexpectedRowsExpectation: the query's row count
-        return row_count, int(result["observed_value"])
-    raise ValidationEngineError(f"GX returned no count for rule {rule}: {dict(result)}")
+def _counts(result: Mapping[str, Any], rule: str) -> tuple[int, int]:
+    """(evaluated, unexpected) of a column (pair) map expectation: nulls are skipped."""
+    if "unexpected_count" not in result:
+        raise ValidationEngineError(f"GX returned no count for rule {rule}: {dict(result)}")
+    elements = int(result["element_count"])
+    unexpected = result["unexpected_count"]
+    if unexpected is None and elements == 0:  # GX's SUM over no rows
+        unexpected = 0
+    if unexpected is None:
+        raise ValidationEngineError(f"GX returned no unexpected count for rule {rule}")
+    return elements - int(result.get("missing_count") or 0), int(unexpected)
 
 
 def batch_failures(findings: pl.DataFrame, row_counts_by_file: Mapping[str, int]) -> dict[str, str]:
@@ -290,24 +376,33 @@ def validate(
     suite = _suite_for(entity)
     work_dir.mkdir(parents=True, exist_ok=True)
     # One database file per call, so mapped tasks sharing a work_dir never collide; it holds
-    # only a view over the Parquet files and is removed when the call ends.
+    # the view over the Parquet files and the checks table, and is removed when the call ends.
     db_path = (
         work_dir / f"validate_{entity}_{delivery_date.isoformat()}_{uuid.uuid4().hex[:8]}.duckdb"
     )
+    gx_loaded = _import_gx_in_background()
     try:
+        # The one scan of the staging. Closing the connection afterwards writes the (small)
+        # checks table out and hands back the scan's memory before GX and the findings run.
         con = duckdb.connect(str(db_path))
         try:
             _create_staging_view(con, entity, parquet_paths)
+            _create_checks_table(con, suite, delivery_date)
+        finally:
+            con.close()
+        gx_loaded.result()
+        gx_counts = _run_gx(db_path, suite, delivery_date)
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
             row_counts = {
                 name: int(n)
                 for name, n in con.execute(
-                    f"SELECT _file_name, count(*) FROM {STAGING_VIEW} GROUP BY ALL ORDER BY 1"
+                    f"SELECT _file_name, count(*) FROM {CHECKS_TABLE} GROUP BY ALL ORDER BY 1"
                 ).fetchall()
             }
-            findings = _select_findings(con, suite, delivery_date)
+            findings = _select_findings(con, suite)
         finally:
             con.close()
-        gx_counts = _run_gx(db_path, suite, delivery_date, sum(row_counts.values()))
     finally:
         for path in (db_path, db_path.with_name(db_path.name + ".wal")):
             path.unlink(missing_ok=True)

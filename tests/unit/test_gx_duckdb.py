@@ -40,7 +40,8 @@ def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
                i % 3 + CAST(i % 50 = 0 AS INTEGER) AS b,
                DATE '2015-01-01' + CAST(i AS INTEGER) AS d,
                CAST(i AS DECIMAL(18, 2)) / 4 AS m,
-               TIMESTAMPTZ '2015-01-01 00:00:00+00' AS ts
+               TIMESTAMPTZ '2015-01-01 00:00:00+00' AS ts,
+               i % 7 = 0 AS f
         FROM range({ROWS}) r(i)
         """
     )
@@ -107,6 +108,9 @@ CASES = [
     ),
     pytest.param(
         E.ExpectColumnValuesToMatchRegex(column="code", regex="5"), 729, id="regex-partial-match"
+    ),
+    pytest.param(
+        E.ExpectColumnValuesToBeInSet(column="f", value_set=[False]), 143, id="in-set-boolean-flag"
     ),
     pytest.param(E.ExpectColumnValuesToBeUnique(column="u"), 10, id="unique"),
     pytest.param(

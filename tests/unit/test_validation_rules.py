@@ -24,8 +24,14 @@ from contract import idcard
 from contract.landing import CONTRACT, VILLAGE_CODE_PATTERN, staging_schema
 from contract.reasons import CATALOGUE, HELD, WARNED
 from expectations import runner
-from expectations.rules import Between, Rule, Suite, quote_literal
-from expectations.runner import FINDINGS_SCHEMA, ValidationEngineError, batch_failures, validate
+from expectations.rules import Between, RowCondition, Rule, Suite, quote_literal
+from expectations.runner import (
+    FINDINGS_SCHEMA,
+    ValidationEngineError,
+    batch_failures,
+    flag_column,
+    validate,
+)
 from expectations.suites import SUITES, fingerprint, recorded_versions
 
 DELIVERY = dt.date(2015, 6, 1)
@@ -757,12 +763,41 @@ def test_runner_fails_when_gx_and_sql_disagree(tmp_path, monkeypatch):
         _run(tmp_path, H, [_write(tmp_path, H, rows)])
 
 
+class _OtherFlag(RowCondition):
+    """A row condition whose GX expectation checks another rule's flag column."""
+
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any], flag: str) -> Any:
+        return super().gx_expectation(delivery_date, meta, flag_column("zero_size"))
+
+
+def test_runner_fails_when_gx_and_sql_disagree_on_a_flag_rule(tmp_path, monkeypatch):
+    """Row conditions are counted by GX on their flag columns: the cross-check covers them too."""
+    suite = Suite(
+        H,
+        "test",
+        "household_id",
+        (
+            Rule(
+                "zero_size", "error", "value_out_of_range", RowCondition("household_size = 0"), "."
+            ),
+            Rule("big", "error", "value_out_of_range", _OtherFlag("household_size > 20"), "."),
+        ),
+    )
+    monkeypatch.setitem(SUITES, H, suite)
+    rows = _rows(H, {"household_size": 0})
+    with pytest.raises(
+        ValidationEngineError,
+        match=r"households_staging\.big: GX counted 1 unexpected rows, the rule's SQL selected 0",
+    ):
+        _run(tmp_path, H, [_write(tmp_path, H, rows)])
+
+
 class _UnknownColumn(Between):
     """A check whose GX expectation names a column the batch does not have."""
 
-    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any]) -> Any:
+    def gx_expectation(self, delivery_date: dt.date, meta: dict[str, Any], flag: str) -> Any:
         return Between("no_such_column", self.min_value, self.max_value).gx_expectation(
-            delivery_date, meta
+            delivery_date, meta, flag
         )
 
 
