@@ -168,9 +168,12 @@ class _Writer:
         df.write_parquet(path)
 
 
-def _entity_outputs(w: _Writer, entity: str, classified: pl.DataFrame) -> pl.LazyFrame:
-    """Outcomes, history and current state of one entity's classified rows; returns the
-    versions."""
+def _entity_outputs(
+    w: _Writer, entity: str, classified: pl.DataFrame
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """Outcomes, history and current state of one entity's classified rows (sorted by key
+    and version order, as classify leaves them); returns the versions, in that order, and
+    the current state as written."""
     # Every row's outcome, for quarantine and reconciliation (small columns only).
     household = pl.col("household_id") if entity in COMPONENT_ENTITIES else pl.lit(None, pl.String)
     w.add(
@@ -188,9 +191,9 @@ def _entity_outputs(w: _Writer, entity: str, classified: pl.DataFrame) -> pl.Laz
     vers = versions(classified.lazy())
     if entity in ("villages", "households"):
         vers = _admin(vers, "village_code")
-    w.add(f"{entity}_history", _core_columns(history(vers, entity)))
-    w.add(f"{entity}_current", _core_columns(current(vers, entity)))
-    return vers
+    w.add(f"{entity}_history", _core_columns(history(vers, entity, presorted=True)))
+    now = w.add(f"{entity}_current", _core_columns(current(vers, entity, presorted=True)))
+    return vers, now
 
 
 def _component_buckets(
@@ -365,7 +368,7 @@ def build_core(
     cands = {e: candidates(staging, e) for e in ENTITIES}
     village_first = pl.DataFrame(schema={"parent_key": pl.String, "first_date": pl.Date})
     for entity in SMALL_ENTITIES:
-        vers = _entity_outputs(w, entity, classify(cands[entity], entity).collect())
+        vers, _ = _entity_outputs(w, entity, classify(cands[entity], entity).collect())
         if entity == "villages":
             village_first = parent_first_applied(vers, "villages").collect()
     if scope is not None:
@@ -407,22 +410,24 @@ def build_core(
         picked = pl.col("household_id").is_in(in_batch["household_id"].implode())
         if 0 in batch:
             picked = picked | pl.col("household_id").is_null()
-        rows = {
-            e: cands[e]
-            .filter(picked)
-            .join(in_batch.lazy(), on="household_id", how="left")
-            .with_columns(pl.col("bucket").fill_null(0))
-            for e in COMPONENT_ENTITIES
-        }
+        rows = {e: cands[e].filter(picked) for e in COMPONENT_ENTITIES}
         w.part, w.collecting = part, len(batch) > 1
-        if w.collecting:  # small buckets: read staging once for all of them
-            rows = {e: f.collect().lazy() for e, f in rows.items()}
-        for b in batch:
-            _household_bucket(
-                w,
-                {e: f.filter(pl.col("bucket") == b).drop("bucket") for e, f in rows.items()},
-                village_first,
-            )
+        if not w.collecting:  # one bucket: every picked row is of it
+            _household_bucket(w, rows, village_first)
+        else:  # small buckets: read staging once for all of them, each row to its bucket
+            rows = {
+                e: f.join(in_batch.lazy(), on="household_id", how="left")
+                .with_columns(pl.col("bucket").fill_null(0))
+                .collect()
+                .lazy()
+                for e, f in rows.items()
+            }
+            for b in batch:
+                _household_bucket(
+                    w,
+                    {e: f.filter(pl.col("bucket") == b).drop("bucket") for e, f in rows.items()},
+                    village_first,
+                )
         w.flush()
         log.info(
             "transform: buckets %d-%d of %d done in %.1fs (%d household rows, %d member rows so far)",
@@ -483,25 +488,25 @@ def _household_bucket(
     w: _Writer, cands: dict[str, pl.LazyFrame], village_first: pl.DataFrame
 ) -> None:
     """Households and members of one bucket, with every household-level output."""
+    # Every frame below is sorted by its key and version order, as classify leaves it
+    # (households by household, members by person): none is sorted again.
     households = classify(cands["households"], "households", village_first.lazy()).collect()
-    hv = _entity_outputs(w, "households", households).collect().lazy()
+    hv = _entity_outputs(w, "households", households)[0].collect().lazy()
     del households
     household_first = parent_first_applied(hv, "households")
 
-    mv = _entity_outputs(w, "members", classify_members(cands["members"], household_first))
+    mv, members_now = _entity_outputs(
+        w, "members", classify_members(cands["members"], household_first)
+    )
     mv = mv.collect().lazy()
-    events = w.add("status_events", status_events(hv).pipe(_admin, "village_code"))
+    events = w.add("status_events", status_events(hv, presorted=True).pipe(_admin, "village_code"))
     w.add(
         "exit_checks",
-        exit_checks(
-            events.lazy(),
-            _core_columns(current(mv, "members")),
-            pl.scan_csv(REF / "poverty_lines.csv"),
-        ),
+        exit_checks(events.lazy(), members_now.lazy(), pl.scan_csv(REF / "poverty_lines.csv")),
     )
     w.add(
         "cross_warnings",
-        pl.concat([household_size_mismatch(hv, mv), return_without_exit(hv)]).with_columns(
-            entity=pl.lit("households")
-        ),
+        pl.concat(
+            [household_size_mismatch(hv, mv, presorted=True), return_without_exit(hv)]
+        ).with_columns(entity=pl.lit("households")),
     )

@@ -16,7 +16,8 @@ The fourth cross rule, ``income_outlier``, reads a whole county's current househ
 the load computes it over the core tables (``warehouse/state/income_outliers.sql``).
 
 Pure LazyFrame -> LazyFrame; the inputs are versions (applied rows with their
-``effective_date``), ordered by ``transforms.state.version_order``.
+``effective_date``). ``presorted``: they are sorted by key and version order already
+(``transforms.state.in_version_order``), as the transform's buckets give them.
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ import polars as pl
 
 from contract.landing import record_key
 from transforms.semantics import classify, next_in_key, versions
-from transforms.state import version_order
+from transforms.state import in_version_order, version_order
 
 ROW = ["_delivery_date", "_file_name", "_row_number"]
 FINDING_COLUMNS = [*ROW, "record_key", "reason", "detail"]
 
 
-def _intervals(versions: pl.LazyFrame, entity: str, key: str) -> pl.LazyFrame:
+def _intervals(
+    versions: pl.LazyFrame, entity: str, key: str, *, presorted: bool = False
+) -> pl.LazyFrame:
     """Each version with the delivery date from which the next version replaces it."""
-    return versions.sort([key, *version_order(entity)]).with_columns(
+    return in_version_order(versions, entity, [key], presorted=presorted).with_columns(
         _until=next_in_key(pl.col("effective_date"), [key])
     )
 
@@ -43,9 +46,11 @@ def _current_at_own_date() -> pl.Expr:
     return pl.col("_until").is_null() | (pl.col("_until") > pl.col("effective_date"))
 
 
-def members_as_of(pairs: pl.LazyFrame, member_versions: pl.LazyFrame) -> pl.LazyFrame:
+def members_as_of(
+    pairs: pl.LazyFrame, member_versions: pl.LazyFrame, *, presorted: bool = False
+) -> pl.LazyFrame:
     """Active members and active heads of each (household_id, at) pair, as of ``at``."""
-    iv = _intervals(member_versions, "members", "id_number").select(
+    iv = _intervals(member_versions, "members", "id_number", presorted=presorted).select(
         "household_id", "effective_date", "_until", "member_status", "relation"
     )
     active = pl.col("member_status") == "active"
@@ -66,13 +71,13 @@ def members_as_of(pairs: pl.LazyFrame, member_versions: pl.LazyFrame) -> pl.Lazy
     )
 
 
-def _head_count_once(member_versions: pl.LazyFrame) -> pl.LazyFrame:
+def _head_count_once(member_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame:
     """Every member row whose household, as of the row's effective date, does not have
     exactly one active head (``at``: that date)."""
-    iv = _intervals(member_versions, "members", "id_number")
+    iv = _intervals(member_versions, "members", "id_number", presorted=presorted)
     delivered = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
     pairs = delivered.select("household_id", "at").unique()
-    bad = members_as_of(pairs, member_versions).filter(pl.col("heads") != 1)
+    bad = members_as_of(pairs, member_versions, presorted=presorted).filter(pl.col("heads") != 1)
     return delivered.join(bad, on=["household_id", "at"], how="semi").select(
         *ROW,
         "at",
@@ -82,10 +87,10 @@ def _head_count_once(member_versions: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def earliest_head_count(member_versions: pl.LazyFrame) -> pl.DataFrame:
+def earliest_head_count(member_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.DataFrame:
     """The member rows to hold first: those of the earliest date on which a household has
     other than one active head, judged against every version (FINDING_COLUMNS)."""
-    found = _head_count_once(member_versions).collect()
+    found = _head_count_once(member_versions, presorted=presorted).collect()
     return found.filter(pl.col("at") == pl.col("at").min()).select(FINDING_COLUMNS).sort(ROW)
 
 
@@ -117,12 +122,14 @@ def classify_members(candidates: pl.LazyFrame, household_first: pl.LazyFrame) ->
     for every other rule too: the rows of a person with a held row are classified again
     without it (a later row is no longer stale, nor a duplicate, because of a held one).
     """
+    order = ["id_number", *version_order("members")]
+    # In version order by person, as classify sorts them, and kept so below.
     classified = classify(candidates, "members", household_first).collect()
     held = pl.DataFrame(schema={c: pl.String for c in ROW}).cast(
         {"_delivery_date": pl.Date, "_row_number": pl.Int64}
     )
     while True:
-        found = earliest_head_count(versions(classified.lazy()))
+        found = earliest_head_count(versions(classified.lazy()), presorted=True)
         if found.height == 0:
             break
         held = pl.concat([held, found.select(ROW)])
@@ -136,7 +143,7 @@ def classify_members(candidates: pl.LazyFrame, household_first: pl.LazyFrame) ->
         ).collect()
         classified = pl.concat(
             [classified.join(persons.collect(), on="id_number", how="anti"), again]
-        )
+        ).sort(order)
     if held.height == 0:
         return classified
     held_rows = (
@@ -150,15 +157,17 @@ def classify_members(candidates: pl.LazyFrame, household_first: pl.LazyFrame) ->
         .select(classified.columns)
         .collect()
     )
-    return pl.concat([classified, held_rows]).sort(["id_number", *version_order("members")])
+    return pl.concat([classified, held_rows]).sort(order)
 
 
 def household_size_mismatch(
-    household_versions: pl.LazyFrame, member_versions: pl.LazyFrame
+    household_versions: pl.LazyFrame, member_versions: pl.LazyFrame, *, presorted: bool = False
 ) -> pl.LazyFrame:
-    iv = _intervals(household_versions, "households", "household_id")
+    iv = _intervals(household_versions, "households", "household_id", presorted=presorted)
     rows = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
-    counted = members_as_of(rows.select("household_id", "at").unique(), member_versions)
+    counted = members_as_of(
+        rows.select("household_id", "at").unique(), member_versions, presorted=presorted
+    )
     return (
         rows.join(counted, on=["household_id", "at"], how="left")
         .filter(pl.col("household_size") != pl.col("active"))
