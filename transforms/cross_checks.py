@@ -46,51 +46,130 @@ def _current_at_own_date() -> pl.Expr:
     return pl.col("_until").is_null() | (pl.col("_until") > pl.col("effective_date"))
 
 
-def members_as_of(
-    pairs: pl.LazyFrame, member_versions: pl.LazyFrame, *, presorted: bool = False
-) -> pl.LazyFrame:
-    """Active members and active heads of each (household_id, at) pair, as of ``at``."""
-    iv = _intervals(member_versions, "members", "id_number", presorted=presorted).select(
-        "household_id", "effective_date", "_until", "member_status", "relation"
+def _active() -> pl.Expr:
+    return pl.col("member_status") == "active"
+
+
+def _active_head() -> pl.Expr:
+    return _active() & (pl.col("relation") == "head")
+
+
+def _households_of(member_intervals: pl.LazyFrame) -> pl.LazyFrame:
+    """Per household of the member versions (with their intervals): the first and last
+    effective date of its versions, whether any of them is replaced, its active members
+    and active heads (``_first``, ``_last``, ``_replaced``, ``active``, ``heads``)."""
+    return member_intervals.group_by("household_id").agg(
+        _first=pl.col("effective_date").min(),
+        _last=pl.col("effective_date").max(),
+        _replaced=pl.col("_until").is_not_null().any(),
+        active=_active().sum().cast(pl.Int64),
+        heads=_active_head().sum().cast(pl.Int64),
     )
-    active = pl.col("member_status") == "active"
+
+
+def _settled() -> pl.Expr:
+    """On :func:`_households_of`: every member version of the household took effect on one
+    date and none is replaced (their intervals are all [that date, open)), so as of any
+    date the household has all of them or none. Most households of a bucket are so; only
+    the others need the versions' intervals."""
+    return (pl.col("_first") == pl.col("_last")) & ~pl.col("_replaced")
+
+
+def _counted(pairs: pl.LazyFrame, member_intervals: pl.LazyFrame) -> pl.LazyFrame:
+    """Active members and heads of each (household_id, at) pair, from the versions'
+    intervals: those in force at ``at``."""
     counted = (
-        pairs.join(iv, on="household_id", how="left")
+        pairs.join(member_intervals, on="household_id", how="left")
         .filter(
             (pl.col("effective_date") <= pl.col("at"))
             & (pl.col("_until").is_null() | (pl.col("at") < pl.col("_until")))
         )
         .group_by("household_id", "at")
-        .agg(
-            active=active.sum().cast(pl.Int64),
-            heads=(active & (pl.col("relation") == "head")).sum().cast(pl.Int64),
-        )
+        .agg(active=_active().sum().cast(pl.Int64), heads=_active_head().sum().cast(pl.Int64))
     )
     return pairs.join(counted, on=["household_id", "at"], how="left").with_columns(
         pl.col("active").fill_null(0), pl.col("heads").fill_null(0)
     )
 
 
-def _head_count_once(member_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame:
+def members_as_of(
+    pairs: pl.LazyFrame, member_versions: pl.LazyFrame, *, presorted: bool = False
+) -> pl.LazyFrame:
+    """Active members and active heads of each (household_id, at) pair, as of ``at``.
+
+    A settled household's (:func:`_settled`) are its totals once ``at`` reaches the date
+    its versions took effect, none before; the others' are counted over their versions'
+    intervals. (The per-household totals are collected once: a plan reading them twice
+    would compute them twice.)"""
+    iv = (
+        _intervals(member_versions, "members", "id_number", presorted=presorted)
+        .select("household_id", "effective_date", "_until", "member_status", "relation")
+        .collect()
+    )
+    households = pairs.join(_households_of(iv.lazy()), on="household_id", how="left").collect()
+    # A household without member versions has none at any date.
+    quick = pl.col("_first").is_null() | _settled()
+    reached = pl.col("_first") <= pl.col("at")
+    settled = (
+        households.lazy()
+        .filter(quick)
+        .select(
+            "household_id",
+            "at",
+            active=pl.when(reached).then(pl.col("active")).otherwise(0),
+            heads=pl.when(reached).then(pl.col("heads")).otherwise(0),
+        )
+    )
+    others = households.lazy().filter(~quick).select("household_id", "at")
+    counted = _counted(others, iv.lazy().join(others, on="household_id", how="semi"))
+    return pl.concat([settled, counted])
+
+
+def _head_count_once(member_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.DataFrame:
     """Every member row whose household, as of the row's effective date, does not have
-    exactly one active head (``at``: that date)."""
-    iv = _intervals(member_versions, "members", "id_number", presorted=presorted)
-    delivered = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
+    exactly one active head (``at``: that date).
+
+    A settled household (:func:`_settled`) has one such date, the one its versions took
+    effect on, and its totals then; only the others' rows are paired with their dates
+    and counted over the versions' intervals."""
+    iv = _intervals(member_versions, "members", "id_number", presorted=presorted).collect()
+    households = _households_of(iv.lazy()).collect()
+    others = (
+        iv.lazy()
+        .join(households.lazy().filter(~_settled()), on="household_id", how="semi")
+        .collect()
+        .lazy()
+    )
+    delivered = others.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
     pairs = delivered.select("household_id", "at").unique()
-    bad = members_as_of(pairs, member_versions, presorted=presorted).filter(pl.col("heads") != 1)
-    return delivered.join(bad, on=["household_id", "at"], how="semi").select(
-        *ROW,
-        "at",
-        pl.col("id_number").alias("record_key"),
-        pl.lit("household_head_count").alias("reason"),
-        pl.lit("household does not have exactly one active head").alias("detail"),
+    bad = pl.concat(
+        [
+            households.lazy()
+            .filter(_settled() & (pl.col("heads") != 1))
+            .select("household_id", at=pl.col("_first")),
+            _counted(pairs, others).filter(pl.col("heads") != 1).select("household_id", "at"),
+        ]
+    ).collect()
+    return (
+        iv.lazy()
+        .filter(_current_at_own_date())
+        .with_columns(at=pl.col("effective_date"))
+        .join(bad.lazy(), on=["household_id", "at"], how="semi")
+        .select(
+            *ROW,
+            "at",
+            pl.col("id_number").alias("record_key"),
+            pl.lit("household_head_count").alias("reason"),
+            pl.lit("household does not have exactly one active head").alias("detail"),
+        )
+        .collect()
     )
 
 
 def earliest_head_count(member_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.DataFrame:
     """The member rows to hold first: those of the earliest date on which a household has
     other than one active head, judged against every version (FINDING_COLUMNS)."""
-    found = _head_count_once(member_versions, presorted=presorted).collect()
+    found = _head_count_once(member_versions, presorted=presorted)
     return found.filter(pl.col("at") == pl.col("at").min()).select(FINDING_COLUMNS).sort(ROW)
 
 
