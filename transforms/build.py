@@ -540,7 +540,7 @@ def _household_bucket(
     del households
     household_first = parent_first_applied(hv, "households")
 
-    classified = classify_members(cands.pop("members"), household_first)
+    classified, totals = classify_members(cands.pop("members"), household_first)
     mv, members_now = _entity_outputs(w, "members", classified)
     del classified
     mv = mv.collect().lazy()
@@ -552,6 +552,9 @@ def _household_bucket(
     w.add(
         "cross_warnings",
         pl.concat(
-            [household_size_mismatch(hv, mv, presorted=True), return_without_exit(hv)]
+            [
+                household_size_mismatch(hv, mv, presorted=True, totals=totals),
+                return_without_exit(hv),
+            ]
         ).with_columns(entity=pl.lit("households")),
     )

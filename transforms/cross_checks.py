@@ -67,6 +67,13 @@ def _households_of(member_intervals: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def household_totals(member_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.DataFrame:
+    """Per household, the totals of its member versions (:func:`_households_of`): what the
+    head-count and household-size rules share over the same versions."""
+    iv = _intervals(member_versions, "members", "id_number", presorted=presorted)
+    return _households_of(iv).collect()
+
+
 def _settled() -> pl.Expr:
     """On :func:`_households_of`: every member version of the household took effect on one
     date and none is replaced (their intervals are all [that date, open)), so as of any
@@ -93,20 +100,27 @@ def _counted(pairs: pl.LazyFrame, member_intervals: pl.LazyFrame) -> pl.LazyFram
 
 
 def members_as_of(
-    pairs: pl.LazyFrame, member_versions: pl.LazyFrame, *, presorted: bool = False
+    pairs: pl.LazyFrame,
+    member_versions: pl.LazyFrame,
+    *,
+    presorted: bool = False,
+    totals: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """Active members and active heads of each (household_id, at) pair, as of ``at``.
 
     A settled household's (:func:`_settled`) are its totals once ``at`` reaches the date
     its versions took effect, none before; the others' are counted over their versions'
-    intervals. (The per-household totals are collected once: a plan reading them twice
-    would compute them twice.)"""
+    intervals. ``totals``: :func:`household_totals` of ``member_versions``, if the caller
+    has them. (What is read twice below is collected once: a plan reading it twice would
+    compute it twice.)"""
     iv = (
         _intervals(member_versions, "members", "id_number", presorted=presorted)
         .select("household_id", "effective_date", "_until", "member_status", "relation")
         .collect()
     )
-    households = pairs.join(_households_of(iv.lazy()), on="household_id", how="left").collect()
+    if totals is None:
+        totals = _households_of(iv.lazy()).collect()
+    households = pairs.join(totals.lazy(), on="household_id", how="left").collect()
     # A household without member versions has none at any date.
     quick = pl.col("_first").is_null() | _settled()
     reached = pl.col("_first") <= pl.col("at")
@@ -125,15 +139,17 @@ def members_as_of(
     return pl.concat([settled, counted])
 
 
-def _head_count_once(member_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.DataFrame:
+def _head_count_once(
+    member_versions: pl.LazyFrame, *, presorted: bool = False, totals: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Every member row whose household, as of the row's effective date, does not have
     exactly one active head (``at``: that date).
 
     A settled household (:func:`_settled`) has one such date, the one its versions took
     effect on, and its totals then; only the others' rows are paired with their dates
-    and counted over the versions' intervals."""
+    and counted over the versions' intervals. ``totals``: as :func:`members_as_of`."""
     iv = _intervals(member_versions, "members", "id_number", presorted=presorted).collect()
-    households = _households_of(iv.lazy()).collect()
+    households = _households_of(iv.lazy()).collect() if totals is None else totals
     others = (
         iv.lazy()
         .join(households.lazy().filter(~_settled()), on="household_id", how="semi")
@@ -166,10 +182,13 @@ def _head_count_once(member_versions: pl.LazyFrame, *, presorted: bool = False) 
     )
 
 
-def earliest_head_count(member_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.DataFrame:
+def earliest_head_count(
+    member_versions: pl.LazyFrame, *, presorted: bool = False, totals: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The member rows to hold first: those of the earliest date on which a household has
-    other than one active head, judged against every version (FINDING_COLUMNS)."""
-    found = _head_count_once(member_versions, presorted=presorted)
+    other than one active head, judged against every version (FINDING_COLUMNS).
+    ``totals``: as :func:`members_as_of`."""
+    found = _head_count_once(member_versions, presorted=presorted, totals=totals)
     return found.filter(pl.col("at") == pl.col("at").min()).select(FINDING_COLUMNS).sort(ROW)
 
 
@@ -194,8 +213,11 @@ def household_head_count(member_versions: pl.LazyFrame) -> pl.DataFrame:
         held = pl.concat([held, found], how="vertical_relaxed")
 
 
-def classify_members(candidates: pl.LazyFrame, household_first: pl.LazyFrame) -> pl.DataFrame:
-    """Every candidate member row's outcome, the head-count rule included.
+def classify_members(
+    candidates: pl.LazyFrame, household_first: pl.LazyFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every candidate member row's outcome, the head-count rule included, and the
+    :func:`household_totals` of the versions among them (for the household-size rule).
 
     As :func:`household_head_count`, dates are settled in order; and a held row is absent
     for every other rule too: the rows of a person with a held row are classified again
@@ -208,8 +230,10 @@ def classify_members(candidates: pl.LazyFrame, household_first: pl.LazyFrame) ->
         {"_delivery_date": pl.Date, "_row_number": pl.Int64}
     )
     while True:
-        found = earliest_head_count(versions(classified.lazy()), presorted=True)
-        if found.height == 0:
+        vers = versions(classified.lazy())
+        totals = household_totals(vers, presorted=True)
+        found = earliest_head_count(vers, presorted=True, totals=totals)
+        if found.height == 0:  # the versions are final: a held row is none
             break
         held = pl.concat([held, found.select(ROW)])
         persons = found.select(pl.col("record_key").alias("id_number")).unique().lazy()
@@ -224,7 +248,7 @@ def classify_members(candidates: pl.LazyFrame, household_first: pl.LazyFrame) ->
             [classified.join(persons.collect(), on="id_number", how="anti"), again]
         ).sort(order)
     if held.height == 0:
-        return classified
+        return classified, totals
     held_rows = (
         candidates.join(held.lazy(), on=ROW, how="semi")
         .with_columns(
@@ -236,16 +260,24 @@ def classify_members(candidates: pl.LazyFrame, household_first: pl.LazyFrame) ->
         .select(classified.columns)
         .collect()
     )
-    return pl.concat([classified, held_rows]).sort(order)
+    return pl.concat([classified, held_rows]).sort(order), totals
 
 
 def household_size_mismatch(
-    household_versions: pl.LazyFrame, member_versions: pl.LazyFrame, *, presorted: bool = False
+    household_versions: pl.LazyFrame,
+    member_versions: pl.LazyFrame,
+    *,
+    presorted: bool = False,
+    totals: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
+    """``totals``: :func:`household_totals` of ``member_versions``, if the caller has them."""
     iv = _intervals(household_versions, "households", "household_id", presorted=presorted)
     rows = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date"))
     counted = members_as_of(
-        rows.select("household_id", "at").unique(), member_versions, presorted=presorted
+        rows.select("household_id", "at").unique(),
+        member_versions,
+        presorted=presorted,
+        totals=totals,
     )
     return (
         rows.join(counted, on=["household_id", "at"], how="left")

@@ -27,11 +27,14 @@ from contract.landing import CONTRACT, record_key, staging_schema
 from transforms import cross_checks
 from transforms.cross_checks import (
     ROW,
+    _current_at_own_date,
     _households_of,
     _intervals,
     _settled,
+    classify_members,
     earliest_head_count,
     household_size_mismatch,
+    household_totals,
     members_as_of,
 )
 from transforms.semantics import ARRIVAL, PARENTS, classify, content_columns, versions
@@ -284,6 +287,54 @@ def test_head_count_equals_the_join_over_every_interval(seed: int) -> None:
     if want.height:
         first = want.filter(pl.col("at") == pl.col("at").min())
         assert earliest["_row_number"].to_list() == first["_row_number"].to_list()
+
+
+def _household_versions(seed: int, households: int = 30) -> pl.DataFrame:
+    """Household versions with a declared size, on one to three dates each."""
+    rng = random.Random(seed)
+    rows = []
+    for h in range(households):
+        for d in sorted(rng.sample(DATES, rng.choice([1, 1, 2, 3]))):
+            rows.append(
+                {
+                    "household_id": f"H{h:03d}",
+                    "household_size": rng.choice([0, 1, 2, 3, 4]),
+                    "effective_date": d,
+                    "updated_at": dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC),
+                    "_delivery_date": d,
+                    "_file_name": "h.csv",
+                    "_row_number": len(rows) + 1,
+                }
+            )
+    return pl.DataFrame(rows).sort("household_id", *version_order("households"))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_size_mismatch_equals_the_join_over_every_interval(seed: int) -> None:
+    mv, hv = _versions(seed), _household_versions(seed)
+    iv = _intervals(hv.lazy(), "households", "household_id", presorted=True)
+    rows = iv.filter(_current_at_own_date()).with_columns(at=pl.col("effective_date")).collect()
+    counted = _as_of_every_interval(rows.select("household_id", "at").unique().lazy(), mv.lazy())
+    want = (
+        rows.join(counted, on=["household_id", "at"], how="left")
+        .filter(pl.col("household_size") != pl.col("active"))
+        .select(*ROW)
+        .sort(ROW)
+    )
+    assert want.height > 0
+    totals = household_totals(mv.lazy(), presorted=True)
+    for got in (
+        household_size_mismatch(hv.lazy(), mv.lazy(), presorted=True, totals=totals),
+        household_size_mismatch(hv.reverse().lazy(), mv.reverse().lazy()),
+    ):
+        assert_frame_equal(got.collect().select(*ROW).sort(ROW), want)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_classify_members_gives_the_totals_of_its_versions(seed: int) -> None:
+    classified, totals = classify_members(_members(seed), _household_first(seed))
+    want = household_totals(versions(classified.lazy()))
+    assert_frame_equal(totals.sort("household_id"), want.sort("household_id"))
 
 
 def test_a_settled_household_is_judged_on_its_date_and_from_it() -> None:
