@@ -458,7 +458,7 @@ def _write_outputs(w: _Writer, staging: Path, per_bucket: int, scope: Scope | No
             }
         # Staging is read by the streaming engine (a batch's rows only); the batch's frames,
         # then in memory, are sorted, joined and grouped by the in-memory engine, which
-        # takes a fraction of the streaming engine's time for them.
+        # takes about half the streaming engine's CPU time for them.
         rows = {e: f.collect(engine="streaming").lazy() for e, f in rows.items()}
         with pl.Config(engine_affinity="in-memory"):
             if not w.collecting:  # one bucket: every picked row is of it
