@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,7 +137,14 @@ class _Writer:
     """Writes the parts of every output, counting rows. Frames added while ``collecting``
     (a batch of small buckets) wait for :meth:`flush` and make one part together; others
     are written at once, so a large bucket's outputs leave memory as soon as they are
-    made."""
+    made.
+
+    A part is written by a thread of its own while the next output is computed (most of
+    the transform's steps keep one core busy; the Parquet encoding takes the other). One
+    write at a time: a frame waits for the write before it, so at most one written frame
+    is held beyond the one being computed. :meth:`close` waits for the last write; a
+    failed write raises at the next write or at :meth:`close`.
+    """
 
     def __init__(self, out: Path):
         self.out = out
@@ -144,6 +152,9 @@ class _Writer:
         self.part = 0
         self.collecting = False
         self._pending: dict[str, list[pl.DataFrame]] = {}
+        self._written: set[Path] = set()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transform-write")
+        self._writing: Future[None] | None = None
 
     def add(self, name: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
         df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
@@ -159,18 +170,35 @@ class _Writer:
             self._write(name, pl.concat(frames, how="vertical_relaxed"))
         self._pending = {}
 
+    def close(self) -> None:
+        """Wait for the last write (raising its error) and end the writing thread."""
+        try:
+            self._wait()
+        finally:
+            self._thread.shutdown(wait=True)
+
+    def _wait(self) -> None:
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
     def _write(self, name: str, df: pl.DataFrame) -> None:
         folder = self.out / name
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"part-{self.part:03d}.parquet"
-        if path.exists():
+        if path in self._written or path.exists():
             raise RuntimeError(f"{path} is written twice: one frame per output and part")
-        df.write_parquet(path)
+        self._written.add(path)
+        self._wait()
+        self._writing = self._thread.submit(df.write_parquet, path)
 
 
-def _entity_outputs(w: _Writer, entity: str, classified: pl.DataFrame) -> pl.LazyFrame:
-    """Outcomes, history and current state of one entity's classified rows; returns the
-    versions."""
+def _entity_outputs(
+    w: _Writer, entity: str, classified: pl.DataFrame
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """Outcomes, history and current state of one entity's classified rows (sorted by key
+    and version order, as classify leaves them); returns the versions, in that order, and
+    the current state as written."""
     # Every row's outcome, for quarantine and reconciliation (small columns only).
     household = pl.col("household_id") if entity in COMPONENT_ENTITIES else pl.lit(None, pl.String)
     w.add(
@@ -188,9 +216,9 @@ def _entity_outputs(w: _Writer, entity: str, classified: pl.DataFrame) -> pl.Laz
     vers = versions(classified.lazy())
     if entity in ("villages", "households"):
         vers = _admin(vers, "village_code")
-    w.add(f"{entity}_history", _core_columns(history(vers, entity)))
-    w.add(f"{entity}_current", _core_columns(current(vers, entity)))
-    return vers
+    w.add(f"{entity}_history", _core_columns(history(vers, entity, presorted=True)))
+    now = w.add(f"{entity}_current", _core_columns(current(vers, entity, presorted=True)))
+    return vers, now
 
 
 def _component_buckets(
@@ -360,19 +388,31 @@ def build_core(
     staged findings of its dates."""
     out.mkdir(parents=True, exist_ok=True)
     w = _Writer(out)
+    try:
+        n = _write_outputs(w, staging, households_per_bucket or settings.bucket_households(), scope)
+    finally:
+        w.close()
+    counts = {k: v for k, v in w.counts.items() if not k.endswith("_history")}
+    counts["buckets"] = n
+    return counts
+
+
+def _write_outputs(w: _Writer, staging: Path, per_bucket: int, scope: Scope | None) -> int:
+    """The body of :func:`build_core`: every output through ``w``; returns the number of
+    buckets."""
+    out = w.out
     w.collecting = True
     _staged_findings(w, staging, None if scope is None else scope.dates)
     cands = {e: candidates(staging, e) for e in ENTITIES}
     village_first = pl.DataFrame(schema={"parent_key": pl.String, "first_date": pl.Date})
     for entity in SMALL_ENTITIES:
-        vers = _entity_outputs(w, entity, classify(cands[entity], entity).collect())
+        vers, _ = _entity_outputs(w, entity, classify(cands[entity], entity).collect())
         if entity == "villages":
             village_first = parent_first_applied(vers, "villages").collect()
     if scope is not None:
         w.add("affected", scope.households.select("household_id").unique().sort("household_id"))
     w.flush()
 
-    per_bucket = households_per_bucket or settings.bucket_households()
     buckets = _component_buckets(
         staging, per_bucket, out / ".spill", None if scope is None else scope.households
     )
@@ -407,22 +447,33 @@ def build_core(
         picked = pl.col("household_id").is_in(in_batch["household_id"].implode())
         if 0 in batch:
             picked = picked | pl.col("household_id").is_null()
-        rows = {
-            e: cands[e]
-            .filter(picked)
-            .join(in_batch.lazy(), on="household_id", how="left")
-            .with_columns(pl.col("bucket").fill_null(0))
-            for e in COMPONENT_ENTITIES
-        }
+        rows = {e: cands[e].filter(picked) for e in COMPONENT_ENTITIES}
         w.part, w.collecting = part, len(batch) > 1
         if w.collecting:  # small buckets: read staging once for all of them
-            rows = {e: f.collect().lazy() for e, f in rows.items()}
-        for b in batch:
-            _household_bucket(
-                w,
-                {e: f.filter(pl.col("bucket") == b).drop("bucket") for e, f in rows.items()},
-                village_first,
-            )
+            rows = {
+                e: f.join(in_batch.lazy(), on="household_id", how="left").with_columns(
+                    pl.col("bucket").fill_null(0)
+                )
+                for e, f in rows.items()
+            }
+        # Staging is read by the streaming engine (a batch's rows only); the batch's frames,
+        # then in memory, are sorted, joined and grouped by the in-memory engine, which
+        # takes about half the streaming engine's CPU time for them.
+        rows = {e: f.collect(engine="streaming").lazy() for e, f in rows.items()}
+        with pl.Config(engine_affinity="in-memory"):
+            if not w.collecting:  # one bucket: every picked row is of it
+                _household_bucket(w, rows, village_first)
+            else:
+                for b in batch:
+                    _household_bucket(
+                        w,
+                        {
+                            e: f.filter(pl.col("bucket") == b).drop("bucket")
+                            for e, f in rows.items()
+                        },
+                        village_first,
+                    )
+        del rows
         w.flush()
         log.info(
             "transform: buckets %d-%d of %d done in %.1fs (%d household rows, %d member rows so far)",
@@ -433,9 +484,7 @@ def build_core(
             w.counts.get("households_rows", 0),
             w.counts.get("members_rows", 0),
         )
-    counts = {k: v for k, v in w.counts.items() if not k.endswith("_history")}
-    counts["buckets"] = n
-    return counts
+    return n
 
 
 def village_first_applied(staging: Path) -> pl.DataFrame:
@@ -482,26 +531,30 @@ def households_of(
 def _household_bucket(
     w: _Writer, cands: dict[str, pl.LazyFrame], village_first: pl.DataFrame
 ) -> None:
-    """Households and members of one bucket, with every household-level output."""
-    households = classify(cands["households"], "households", village_first.lazy()).collect()
-    hv = _entity_outputs(w, "households", households).collect().lazy()
+    """Households and members of one bucket (``cands``: their candidate rows, taken out of
+    the dict once read), with every household-level output."""
+    # Every frame below is sorted by its key and version order, as classify leaves it
+    # (households by household, members by person): none is sorted again.
+    households = classify(cands.pop("households"), "households", village_first.lazy()).collect()
+    hv = _entity_outputs(w, "households", households)[0].collect().lazy()
     del households
     household_first = parent_first_applied(hv, "households")
 
-    mv = _entity_outputs(w, "members", classify_members(cands["members"], household_first))
+    classified, totals = classify_members(cands.pop("members"), household_first)
+    mv, members_now = _entity_outputs(w, "members", classified)
+    del classified
     mv = mv.collect().lazy()
-    events = w.add("status_events", status_events(hv).pipe(_admin, "village_code"))
+    events = w.add("status_events", status_events(hv, presorted=True).pipe(_admin, "village_code"))
     w.add(
         "exit_checks",
-        exit_checks(
-            events.lazy(),
-            _core_columns(current(mv, "members")),
-            pl.scan_csv(REF / "poverty_lines.csv"),
-        ),
+        exit_checks(events.lazy(), members_now.lazy(), pl.scan_csv(REF / "poverty_lines.csv")),
     )
     w.add(
         "cross_warnings",
-        pl.concat([household_size_mismatch(hv, mv), return_without_exit(hv)]).with_columns(
-            entity=pl.lit("households")
-        ),
+        pl.concat(
+            [
+                household_size_mismatch(hv, mv, presorted=True, totals=totals),
+                return_without_exit(hv),
+            ]
+        ).with_columns(entity=pl.lit("households")),
     )

@@ -67,7 +67,9 @@ def content_columns(entity: str) -> list[str]:
 def classify(
     rows: pl.LazyFrame, entity: str, parent_first_seen: pl.LazyFrame | None = None
 ) -> pl.LazyFrame:
-    """One outcome per candidate row.
+    """One outcome per candidate row, the rows sorted by key, then version order
+    (:func:`transforms.state.version_order`): the order history, current state and the
+    cross checks read them in.
 
     ``parent_first_seen`` (columns ``parent_key``, ``first_date``, see
     :func:`parent_first_applied`) gives the first date from which each parent record
@@ -77,55 +79,40 @@ def classify(
     """
     spec = CONTRACT[entity]
     key = list(spec.key)
-    content = content_columns(entity)
     order = ["updated_at", *ARRIVAL] if spec.has_updated_at else list(ARRIVAL)
 
-    df = rows.with_columns(record_key=record_key(entity)).sort([*key, *ARRIVAL])
-    # Most keys have one candidate row: it is neither stale, nor a duplicate, nor a
-    # conflict. Only keys with several rows go through the window rules below.
-    df = df.with_columns(_multi=same_key_as_previous(key) | same_key_as_next(key))
-    single = df.filter(~pl.col("_multi")).with_columns(
-        _ord=pl.lit(0, dtype=pl.Int64),
-        _stale=pl.lit(False),
-        _conflict=pl.lit(False),
-        _first=pl.lit(True),
-        _two_homes=pl.lit(False),
+    # The one sort of the rows: every later step keeps this order.
+    df = (
+        rows.with_columns(record_key=record_key(entity))
+        .sort([*key, *order])
+        .with_columns(_pos=_row_index())
     )
-    df = df.filter(pl.col("_multi")).with_columns(_ord=_row_index())
-
-    # Stale: an earlier-arriving row of the same key carries a later updated_at.
-    if spec.has_updated_at:
-        earlier_max = pl.col("updated_at").cum_max().shift(1).over(key)
-        stale = earlier_max.is_not_null() & (pl.col("updated_at") < earlier_max)
-    else:
-        stale = pl.lit(False)
-    df = df.with_columns(_stale=stale)
-
-    version = ["updated_at"] if spec.has_updated_at else []
-    group = [*key, *version, "_delivery_date"] if not spec.has_updated_at else [*key, *version]
-    live = ~pl.col("_stale")
-    n_contents = pl.struct(content).filter(live).n_unique().over(group)
-    first_in_group = pl.col("_ord") == pl.col("_ord").filter(live).min().over(group)
-    df = df.with_columns(_conflict=live & (n_contents > 1), _first=first_in_group)
-
-    if entity == "members":
-        # One person in two households within one delivery is a conflict (across delivery
-        # dates the later row is a move).
-        homes = pl.col("household_id").filter(live).n_unique().over(["id_number", "_delivery_date"])
-        df = df.with_columns(_two_homes=live & (homes > 1))
-    else:
-        df = df.with_columns(_two_homes=pl.lit(False))
-    df = pl.concat([single, df.select(single.collect_schema().names())])
-
-    if parent_first_seen is not None:
-        parent_col = PARENTS[entity][1]
-        df = df.join(
+    # Most keys have one candidate row: it is neither stale, nor a duplicate, nor a
+    # conflict. Only the rows of keys with several go through the window rules; their
+    # verdicts come back by position, on the few rows where a rule found something.
+    several = df.filter(same_key_as_previous(key) | same_key_as_next(key))
+    found = _window_rules(several, entity).filter(
+        pl.col("_stale") | pl.col("_conflict") | ~pl.col("_first") | pl.col("_two_homes")
+    )
+    # The verdict of every row, computed on a narrow frame in the rows' order and set
+    # beside them (no column of the wide rows is moved).
+    parent_col = PARENTS[entity][1] if parent_first_seen is not None else None
+    verdicts = df.select("_pos", "_delivery_date", *([parent_col] if parent_col else [])).join(
+        found, on="_pos", how="left", maintain_order="left"
+    )
+    if parent_first_seen is not None and parent_col is not None:
+        verdicts = verdicts.join(
             parent_first_seen.rename({"parent_key": parent_col, "first_date": "_parent_first"}),
             on=parent_col,
             how="left",
+            maintain_order="left",
         )
     else:
-        df = df.with_columns(_parent_first=pl.lit(None, dtype=pl.Date()))
+        verdicts = verdicts.with_columns(_parent_first=pl.lit(None, dtype=pl.Date()))
+    verdicts = verdicts.with_columns(
+        pl.col("_stale", "_conflict", "_two_homes").fill_null(False),
+        pl.col("_first").fill_null(True),
+    )
 
     parked_never = pl.lit(parent_first_seen is not None) & pl.col("_parent_first").is_null()
     parked_wait = pl.col("_parent_first") > pl.col("_delivery_date")
@@ -162,13 +149,47 @@ def classify(
         .then(pl.lit(None, dtype=pl.Date()))
         .otherwise(pl.col("_delivery_date"))
     )
-    return (
-        df.with_columns(outcome=outcome, reason=reason, effective_date=effective)
-        .drop("_multi", "_ord", "_stale", "_conflict", "_first", "_two_homes", "_parent_first")
-        # By key, then version order: what history, current state and intervals sort by,
-        # so their sorts find the rows already in place.
-        .sort([*key, *order])
+    return pl.concat(
+        [
+            df.drop("_pos"),
+            verdicts.select(outcome=outcome, reason=reason, effective_date=effective),
+        ],
+        how="horizontal",
     )
+
+
+def _window_rules(several: pl.LazyFrame, entity: str) -> pl.LazyFrame:
+    """``_pos`` and the verdicts of the window rules (``_stale``, ``_conflict``,
+    ``_first``: the first live row of its version, ``_two_homes``) on the rows of keys
+    with several candidate rows, sorted by key then arrival."""
+    spec = CONTRACT[entity]
+    key = list(spec.key)
+    content = content_columns(entity)
+    df = several.sort([*key, *ARRIVAL]).with_columns(_ord=_row_index())
+
+    # Stale: an earlier-arriving row of the same key carries a later updated_at.
+    if spec.has_updated_at:
+        earlier_max = pl.col("updated_at").cum_max().shift(1).over(key)
+        stale = earlier_max.is_not_null() & (pl.col("updated_at") < earlier_max)
+    else:
+        stale = pl.lit(False)
+    df = df.with_columns(_stale=stale)
+
+    version = ["updated_at"] if spec.has_updated_at else []
+    group = [*key, *version, "_delivery_date"] if not spec.has_updated_at else [*key, *version]
+    live = ~pl.col("_stale")
+    n_contents = pl.struct(content).filter(live).n_unique().over(group)
+    first_in_group = pl.col("_ord") == pl.col("_ord").filter(live).min().over(group)
+    df = df.with_columns(_conflict=live & (n_contents > 1), _first=first_in_group)
+
+    if entity == "members":
+        # One person in two households within one delivery is a conflict (across delivery
+        # dates the later row is a move).
+        homes = pl.col("household_id").filter(live).n_unique().over(["id_number", "_delivery_date"])
+        df = df.with_columns(_two_homes=live & (homes > 1))
+    else:
+        df = df.with_columns(_two_homes=pl.lit(False))
+    return df.select("_pos", "_stale", "_conflict", "_first", "_two_homes")
 
 
 def parent_first_applied(parent_versions: pl.LazyFrame, parent_entity: str) -> pl.LazyFrame:

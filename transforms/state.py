@@ -24,15 +24,28 @@ def version_order(entity: str) -> list[str]:
     return ["updated_at", *ARRIVAL] if CONTRACT[entity].has_updated_at else list(ARRIVAL)
 
 
-def history(versions: pl.LazyFrame, entity: str) -> pl.LazyFrame:
+def in_version_order(
+    versions: pl.LazyFrame, entity: str, key: list[str] | None = None, *, presorted: bool = False
+) -> pl.LazyFrame:
+    """``versions`` sorted by ``key`` (the entity's key by default), then version order.
+
+    ``presorted``: the caller's frame is in that order already, as
+    :func:`transforms.semantics.classify` leaves its rows and filters keep them; it is not
+    sorted again.
+    """
+    if presorted:
+        return versions
+    return versions.sort([*(key or CONTRACT[entity].key), *version_order(entity)])
+
+
+def history(versions: pl.LazyFrame, entity: str, *, presorted: bool = False) -> pl.LazyFrame:
     """Every version with its validity range and version number.
 
     ``valid_from`` is the version's ``updated_at`` (targets: its delivery date at
     midnight UTC); ``valid_to`` is the next version's ``valid_from``, null for the current
-    version.
+    version. ``presorted``: see :func:`in_version_order`.
     """
     key = list(CONTRACT[entity].key)
-    order = version_order(entity)
     if CONTRACT[entity].has_updated_at:
         valid_from = pl.col("updated_at")
     else:
@@ -40,32 +53,33 @@ def history(versions: pl.LazyFrame, entity: str) -> pl.LazyFrame:
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     first_row = pl.when(~same_key_as_previous(key)).then(row).forward_fill()
     return (
-        versions.sort([*key, *order])
+        in_version_order(versions, entity, presorted=presorted)
         .with_columns(valid_from=valid_from, version=(row - first_row + 1).cast(pl.Int32))
         .with_columns(valid_to=next_in_key(pl.col("valid_from"), key))
         .with_columns(is_current=pl.col("valid_to").is_null())
     )
 
 
-def current(versions: pl.LazyFrame, entity: str) -> pl.LazyFrame:
-    """The last version of each key."""
+def current(versions: pl.LazyFrame, entity: str, *, presorted: bool = False) -> pl.LazyFrame:
+    """The last version of each key (``presorted``: see :func:`in_version_order`)."""
     key = list(CONTRACT[entity].key)
-    return versions.sort([*key, *version_order(entity)]).filter(~same_key_as_next(key))
+    return in_version_order(versions, entity, presorted=presorted).filter(~same_key_as_next(key))
 
 
-def status_events(household_versions: pl.LazyFrame) -> pl.LazyFrame:
+def status_events(household_versions: pl.LazyFrame, *, presorted: bool = False) -> pl.LazyFrame:
     """One row per status transition of a household.
 
     A version whose status is lifted, returned or removed is a transition when it is the
     household's first version or the previous version had another status. A lifted ->
-    poor transition is a return too, flagged as a correction of the exit.
+    poor transition is a return too, flagged as a correction of the exit. Sorted by
+    household, then version order (``presorted``: see :func:`in_version_order`).
     """
     prev = previous_in_key(pl.col("status"), ["household_id"])
     changed = prev.is_null() | (prev != pl.col("status"))
     into_exit = pl.col("status").is_in(list(EXIT_STATUSES))
     correction = (prev == "lifted") & (pl.col("status") == "poor")
     return (
-        household_versions.sort(["household_id", *version_order("households")])
+        in_version_order(household_versions, "households", presorted=presorted)
         .with_columns(from_status=prev, _changed=changed, _correction=correction.fill_null(False))
         .filter(pl.col("_changed") & (into_exit | pl.col("_correction")))
         .select(
@@ -91,5 +105,4 @@ def status_events(household_versions: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("_file_name").alias("file_name"),
             pl.col("_row_number").alias("row_number"),
         )
-        .sort(["household_id", "updated_at", "delivery_date", "file_name", "row_number"])
     )

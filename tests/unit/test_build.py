@@ -152,6 +152,16 @@ def test_buckets_give_the_result_of_one_pass(
     current = _read(tmp_path / "split", "members_current")
     mover = current.filter(pl.col("id_number") == "P00000000000000001")
     assert mover["household_id"].to_list() == [f"{COUNTY_B}001001{0:04d}2"]
+    # The third household declares one member, whose row is held: none is active. The
+    # others have as many active members as declared, the mover counted where they live.
+    warnings = _read(tmp_path / "split", "cross_warnings")
+    assert warnings.select("record_key", "reason", "detail").rows() == [
+        (
+            f"{COUNTY_A}001001{0:04d}3",
+            "household_size_mismatch",
+            "household_size 1 but 0 active members",
+        )
+    ]
 
 
 @pytest.mark.parametrize(
