@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
+import importlib.util
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -196,10 +196,14 @@ def main() -> None:
 
     reference = None
     if a.reference:
-        sys.path.insert(0, str(ROOT / "tests"))
-        import typing_reference
-
-        reference = typing_reference.type_rows
+        # The frozen general typing lives with the tests (tests/typing_reference.py).
+        spec = importlib.util.spec_from_file_location(
+            "typing_reference", ROOT / "tests" / "typing_reference.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        reference = module.type_rows
 
     print(
         f"polars {pl.__version__}, {pl.thread_pool_size()} threads, best of {a.repeat}, "
