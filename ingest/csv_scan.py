@@ -87,7 +87,6 @@ class Probe:
 
 @dataclass
 class _Tally:
-    rows: int = 0
     typed: int = 0
     held: int = 0
 

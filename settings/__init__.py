@@ -180,6 +180,17 @@ def _whole(name: str, default: int, least: int) -> int:
     return value
 
 
+def _yes_no(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be 1, true, yes, 0, false or no, not {raw!r}")
+
+
 def cluster_workers() -> int:
     """Celery workers ``povdb cluster up`` starts (``POVDB_CLUSTER_WORKERS``, default 2),
     each running one task at a time."""
@@ -395,12 +406,7 @@ def ingest_scan() -> bool:
     """Whether UTF-8 CSV files go through the batched DuckDB scan (``POVDB_INGEST_SCAN``,
     default yes); ``0``, ``false`` or ``no`` read every file with the per-file reader, which
     stages the same rows more slowly."""
-    raw = os.environ.get("POVDB_INGEST_SCAN", "").strip().lower()
-    if raw in ("", "1", "true", "yes"):
-        return True
-    if raw in ("0", "false", "no"):
-        return False
-    raise ValueError(f"POVDB_INGEST_SCAN must be 1, true, yes, 0, false or no, not {raw!r}")
+    return _yes_no("POVDB_INGEST_SCAN", True)
 
 
 def ingest_batch_mb() -> int:
@@ -431,12 +437,7 @@ def bucket_households() -> int:
 def full_rebuild() -> bool:
     """Whether every run takes the full path (``POVDB_FULL_REBUILD``: 1, true or yes;
     ``povdb run --full`` sets it for its run)."""
-    raw = os.environ.get("POVDB_FULL_REBUILD", "").strip().lower()
-    if raw in ("", "0", "false", "no"):
-        return False
-    if raw in ("1", "true", "yes"):
-        return True
-    raise ValueError(f"POVDB_FULL_REBUILD must be 1, true, yes, 0, false or no, not {raw!r}")
+    return _yes_no("POVDB_FULL_REBUILD", False)
 
 
 def incremental_max_share() -> float:
