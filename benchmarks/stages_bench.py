@@ -37,15 +37,18 @@ def main() -> None:
         raise SystemExit(f"{a.root} is locked by another run")
     results = []
     try:
+        planned: list[str] = list(ENTITIES)
         for stage in a.stages.split(","):
             per_entity = stage in ("ingest", "validate")
-            for entity in ENTITIES if per_entity else [None]:
+            for entity in planned if per_entity else [None]:
                 reset_peak()
                 started = time.perf_counter()
                 out = (
                     getattr(steps, stage)(ctx, entity) if per_entity else getattr(steps, stage)(ctx)
                 )
                 seconds = time.perf_counter() - started
+                if stage == "discover":
+                    planned = out["parts"]  # entities, or their provinces (POVDB_SPLIT_MB)
                 rows = out.get("rows") if stage == "ingest" else None
                 if stage == "validate":
                     rows = sum(f["typed_rows"] for f in ctx.read(f"ingest_{entity}.json"))

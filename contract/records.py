@@ -50,6 +50,7 @@ class Ledger(TypedDict):
 
     files: list[LedgerEntry]
     late: list[LedgerEntry]
+    parts: list[str]  # what ingest and validation work on (pipeline.parts)
 
 
 class DiscoverResult(TypedDict):
@@ -59,6 +60,7 @@ class DiscoverResult(TypedDict):
     files: int
     held_files: int
     late_files: list[str]
+    parts: list[str]
 
 
 class IngestedFile(TypedDict):

@@ -16,7 +16,7 @@ from airflow.sdk import (
     task_group,
 )
 
-from contract.landing import ENTITIES
+import settings
 from pipeline import retry
 from pipeline.timetable import DeliveryDayTimetable
 
@@ -40,8 +40,10 @@ loads the DuckDB warehouse in one transaction and publishes the PII-free
 * **Asset**: `publish` records an event of the asset alias `povdb_snapshot` on the
   snapshot file (`file://.../warehouse/analytics.duckdb`) with `as_of_date` and the
   delivery's row counts: schedule downstream DAGs on it.
-* **Entities**: each entity's `validate` waits only for its own `ingest` (the `entity`
-  task group, mapped over the entities).
+* **Entities**: ingest and validation run per part of the delivery (the `entity` task
+  group, mapped over the parts discover plans): an entity, or one province of an entity
+  whose delivery is larger than `POVDB_SPLIT_MB` (`members.52`). A part's `validate`
+  waits only for its own `ingest`; any worker can run any part.
 * **Green** means every delivered file was accounted for (applied, stale, duplicate,
   parked or held with a reason) and the warehouse and snapshot are up to date. Held files
   and rows do not fail the run: they are in `audit.quarantine` and the run summary.
@@ -56,6 +58,8 @@ loads the DuckDB warehouse in one transaction and publishes the PII-free
 """
 
 SNAPSHOT = AssetAlias("povdb_snapshot")
+# Ingest or validate tasks of one run that may run at once (POVDB_PARALLEL_PARTS).
+PARALLEL_PARTS = settings.parallel_parts()
 # What the snapshot's asset events carry (from the publish step's summary).
 SNAPSHOT_EXTRA = ("as_of_date", "tables", "rows_received", "rows_applied", "rows_held")
 
@@ -86,10 +90,10 @@ def _run(step: str, context: dict, *args: object):
     return run_task(step, context, *args)
 
 
-def _run_entity(step: str, entity: str, context: dict) -> dict:
-    # Names the mapped task instance after its entity in the UI (map_index_template).
-    get_current_context()["entity"] = entity  # type: ignore[typeddict-unknown-key]
-    return _run(step, context, entity)
+def _run_part(step: str, part: str, context: dict) -> dict:
+    # Names the mapped task instance after its part in the UI (map_index_template).
+    get_current_context()["part"] = part  # type: ignore[typeddict-unknown-key]
+    return _run(step, context, part)
 
 
 @dag(
@@ -127,21 +131,22 @@ def poverty_nightly() -> None:
     def acquire_lock(**context) -> PokeReturnValue:
         return PokeReturnValue(is_done=_run("acquire_lock", context))
 
+    # Returns the parts the task group maps over; the ledger is in runs/D/discover.json.
     @task
-    def discover(**context) -> dict:
-        return _run("discover", context)
+    def discover(**context) -> list[str]:
+        return _run("discover", context)["parts"]
 
-    @task(max_active_tis_per_dagrun=2, map_index_template="{{ entity }}")
-    def ingest(entity: str, **context) -> dict:
-        return _run_entity("ingest", entity, context)
+    @task(max_active_tis_per_dagrun=PARALLEL_PARTS, map_index_template="{{ part }}")
+    def ingest(part: str, **context) -> dict:
+        return _run_part("ingest", part, context)
 
-    @task(max_active_tis_per_dagrun=2, map_index_template="{{ entity }}")
-    def validate(entity: str, **context) -> dict:
-        return _run_entity("validate", entity, context)
+    @task(max_active_tis_per_dagrun=PARALLEL_PARTS, map_index_template="{{ part }}")
+    def validate(part: str, **context) -> dict:
+        return _run_part("validate", part, context)
 
     @task_group(group_id="entity")
-    def per_entity(entity: str) -> None:
-        ingest(entity) >> validate(entity)
+    def per_part(part: str) -> None:
+        ingest(part) >> validate(part)
 
     @task
     def transform(**context) -> dict:
@@ -172,9 +177,10 @@ def poverty_nightly() -> None:
         _run("release_lock", context)
 
     lock = acquire_lock()
-    entities = per_entity.expand(entity=list(ENTITIES))
+    found = discover()
+    each_part = per_part.expand(part=found)
     done = report()
-    lock >> discover() >> entities >> transform() >> load() >> publish() >> done
+    lock >> found >> each_part >> transform() >> load() >> publish() >> done
     # A teardown: it runs whatever happened upstream, and its own success does not turn a
     # failed run green.
     done >> release_lock().as_teardown(setups=lock)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -45,10 +46,23 @@ def apply_validation(
     warnings_dir: Path,
     work_dir: Path,
     files: list[IngestedFile],
+    owns: Callable[[str], bool] | None = None,
+    out_name: str = "validation.parquet",
 ) -> ValidationSummary:
+    """Validate the typed staging of ``files``; write the rows in error to
+    ``rejects_dir/<out_name>`` and those with a warning to ``warnings_dir/<out_name>``.
+
+    ``owns`` says which staging files (by name) are this call's when several calls share
+    the folders (a province's part of the entity, ``pipeline.parts``); None: all of them,
+    and the warnings folder is this call's alone."""
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True, exist_ok=True)
-    parts = sorted(stg_dir.glob("*.parquet")) if stg_dir.exists() else []
+
+    def mine(folder: Path, pattern: str) -> list[Path]:
+        found = sorted(folder.glob(pattern)) if folder.exists() else []
+        return [p for p in found if owns is None or owns(p.name)]
+
+    parts = mine(stg_dir, "*.parquet")
     outcome = validate(entity, parts, delivery_date=delivery_date, work_dir=work_dir)
     findings = outcome.findings
     lineage = [pl.lit(delivery_date).alias("_delivery_date")]
@@ -65,7 +79,7 @@ def apply_validation(
         pl.scan_parquet(p)
         .select("_file_name", "_row_number")
         .with_columns(severity=pl.lit("error"))
-        for p in sorted(rejects_dir.glob("*.typing.*.parquet"))
+        for p in mine(rejects_dir, "*.typing.*.parquet")
     ]
     all_errors = pl.concat(
         [findings.select("_file_name", "_row_number", "severity").lazy(), *typing_errors]
@@ -108,13 +122,18 @@ def apply_validation(
         )
         warns = warns.filter(~pl.col("_file_name").is_in(batch_held))
 
-    shutil.rmtree(warnings_dir, ignore_errors=True)
+    if owns is None:
+        shutil.rmtree(warnings_dir, ignore_errors=True)
+    else:
+        for path in mine(warnings_dir, "*"):
+            path.unlink(missing_ok=True)
+    (rejects_dir / out_name).unlink(missing_ok=True)  # an earlier attempt's
     if errors.height:
         rejects_dir.mkdir(parents=True, exist_ok=True)
-        errors.select(cols).write_parquet(rejects_dir / "validation.parquet")
+        errors.select(cols).write_parquet(rejects_dir / out_name)
     if warns.height:
         warnings_dir.mkdir(parents=True, exist_ok=True)
-        warns.select(cols).write_parquet(warnings_dir / "validation.parquet")
+        warns.select(cols).write_parquet(warnings_dir / out_name)
 
     return {
         "entity": entity,

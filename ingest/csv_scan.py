@@ -225,8 +225,12 @@ def ingest_csv_files(
     stg_dir: Path,
     rejects_dir: Path,
     batch_bytes: int | None = None,
+    prefix: str = "_batch",
 ) -> ScanOutcome:
-    """Stage every file the fast path can vouch for; list the rest for the judge."""
+    """Stage every file the fast path can vouch for; list the rest for the judge.
+
+    Batch ``k`` writes ``<prefix><k>.<part>.parquet`` (``pipeline.parts`` names the
+    prefix of a province's part)."""
     outcome = ScanOutcome()
     probes: list[Probe] = []
     for f in files:
@@ -243,7 +247,14 @@ def ingest_csv_files(
             size = batch_bytes or BATCH_BYTES or settings.ingest_batch_mb() << 20
             for k, batch in enumerate(_batches(probes, size)):
                 judged = _ingest_batch(
-                    con, k, batch, entity, delivery_date, stg_dir, rejects_dir, outcome
+                    con,
+                    f"{prefix}{k:04d}",
+                    batch,
+                    entity,
+                    delivery_date,
+                    stg_dir,
+                    rejects_dir,
+                    outcome,
                 )
                 outcome.to_judge.extend(judged)
         finally:
@@ -255,7 +266,7 @@ def ingest_csv_files(
 
 def _ingest_batch(
     con: duckdb.DuckDBPyConnection,
-    k: int,
+    stem: str,
     batch: list[Probe],
     entity: str,
     delivery_date: dt.date,
@@ -288,7 +299,7 @@ def _ingest_batch(
         lineage = seen.lineage(file_names, sources)
         if typed.height:
             stg_dir.mkdir(parents=True, exist_ok=True)
-            out = stg_dir / f"_batch{k:04d}.{part:05d}.parquet"
+            out = stg_dir / f"{stem}.{part:05d}.parquet"
             lineage(typed, delivery_date).write_parquet(out)
             written.append(out)
             faults.checkpoint("ingest.part_written")
@@ -296,7 +307,7 @@ def _ingest_batch(
             rejects_dir.mkdir(parents=True, exist_ok=True)
             keys = frame.select("_row_number", raw_key(frame, entity).alias("record_key"))
             held = held.join(keys, on="_row_number", how="left", maintain_order="left")
-            out = rejects_dir / f"_batch{k:04d}.typing.{part:05d}.parquet"
+            out = rejects_dir / f"{stem}.typing.{part:05d}.parquet"
             (
                 lineage(held, delivery_date)
                 .with_columns(

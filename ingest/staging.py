@@ -125,6 +125,7 @@ def ingest_entity(
     stg_dir: Path,
     rejects_dir: Path,
     scan: bool = True,
+    batch_prefix: str = "_batch",
 ) -> list[dict]:
     """Stage every pending file of one entity; one ledger result per entry, in order.
 
@@ -143,6 +144,7 @@ def ingest_entity(
             delivery_date=delivery_date,
             stg_dir=stg_dir,
             rejects_dir=rejects_dir,
+            prefix=batch_prefix,
         )
         if csv_files
         else ScanOutcome()

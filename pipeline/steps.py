@@ -4,10 +4,12 @@ Each step reads and writes files under the data root and returns a small JSON-ab
 summary (what goes through XCom). Steps talk to each other through ``runs/D/*.json``
 and the staging folders, never through data frames in XCom.
 
-Staging layout (all partitioned by entity and delivery date, replaced when D re-runs):
+Staging layout (all partitioned by entity and delivery date, replaced when D re-runs; a
+province's part of an entity replaces only its own files, see ``pipeline.parts``):
 
 - ``staging/stg_<entity>/delivery_date=D/*.parquet``: rows typed as delivered, with their
   file and row number (``_batch<k>.<part>.parquet`` from the batched CSV scan,
+  ``_batch<PP>_<k>.<part>.parquet`` in a province's part,
   ``<file>.<part>.parquet`` from the per-file reader);
 - ``staging/rejects/<entity>/delivery_date=D/*.parquet``: rows held by typing or by
   error-severity validation, with their reason;
@@ -34,7 +36,7 @@ from contract.landing import ENTITIES
 from contract.records import DiscoverResult, IngestResult, LoadSummary
 from expectations.gate import apply_validation
 from ingest.staging import ingest_entity
-from pipeline import incremental, lock, notify
+from pipeline import incremental, lock, notify, parts
 from pipeline.context import ResourceFault, RunContext, StagingNotLoaded
 from pipeline.landing import discover as discover_folder
 from pipeline.landing import late_files
@@ -282,41 +284,64 @@ def discover(ctx: RunContext) -> DiscoverResult:
     )
     for entry in late:
         log.warning("LATE FILE %s/%s: %s", entry.delivery_date, entry.file_name, entry.detail)
+    files = [e.as_dict() for e in entries]
+    planned = parts.plan(files, settings.split_bytes())
     ctx.write(
-        "discover.json",
-        {"files": [e.as_dict() for e in entries], "late": [e.as_dict() for e in late]},
+        "discover.json", {"files": files, "late": [e.as_dict() for e in late], "parts": planned}
     )
     held = [e for e in entries if e.outcome == "held"]
     for e in held:
         log.warning("held file %s: %s (%s)", e.file_name, e.reason, e.detail)
+    split = [p for p in planned if parts.split(p)[1] is not None]
+    if split:
+        log.info("ingest and validation per province: %s", ", ".join(split))
     return {
         "delivery_date": ctx.d,
         "files": len(entries),
         "held_files": len(held),
         "late_files": [f"{e.delivery_date}/{e.file_name}" for e in late],
+        "parts": planned,
     }
+
+
+def _planned(ctx: RunContext) -> list[str]:
+    """The parts discover planned (every entity whole in a run discovered before parts)."""
+    return ctx.read("discover.json").get("parts") or list(ENTITIES)
 
 
 # --- ingest -----------------------------------------------------------------------------
 
 
 @_timed
-def ingest(ctx: RunContext, entity: str) -> IngestResult:
-    """Read and type every pending file of one entity into staging; hold what cannot be typed."""
+def ingest(ctx: RunContext, part: str) -> IngestResult:
+    """Read and type every pending file of one part (an entity, or one province of it; see
+    ``pipeline.parts``) into staging; hold what cannot be typed."""
+    entity, province = parts.split(part)
     _mark_unloaded(ctx)
-    for layer in ("stg", "rejects", "warnings"):
-        shutil.rmtree(ctx.partition(layer, entity), ignore_errors=True)
+    folders = [ctx.partition(layer, entity) for layer in ("stg", "rejects", "warnings")]
+    if province is None:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        parts.clear(folders, entity, province, parts.provinces(_planned(ctx), entity))
     ledger = ctx.read("discover.json")["files"]
     results = ingest_entity(
-        [e for e in ledger if e["entity"] == entity and e["outcome"] == "pending"],
+        [
+            e
+            for e in ledger
+            if e["entity"] == entity
+            and e["outcome"] == "pending"
+            and province in (None, parts.province_of(e["source"]))
+        ],
         entity=entity,
         delivery_date=ctx.delivery_date,
         landing_dir=ctx.paths.landing / ctx.d,
         stg_dir=ctx.partition("stg", entity),
         rejects_dir=ctx.partition("rejects", entity),
         scan=settings.ingest_scan(),
+        batch_prefix="_batch" if province is None else f"_batch{province}_",
     )
-    ctx.write(f"ingest_{entity}.json", results)
+    ctx.write(f"ingest_{part}.json", results)
     return {
         "entity": entity,
         "files": len(results),
@@ -331,9 +356,10 @@ def ingest(ctx: RunContext, entity: str) -> IngestResult:
 
 
 @_timed
-def validate(ctx: RunContext, entity: str) -> dict:
-    """Run the entity's Great Expectations suite over D's typed rows."""
-    ingested = ctx.read(f"ingest_{entity}.json")
+def validate(ctx: RunContext, part: str) -> dict:
+    """Run the entity's Great Expectations suite over the part's typed rows of D."""
+    entity, province = parts.split(part)
+    ingested = ctx.read(f"ingest_{part}.json")
     _mark_unloaded(ctx)
     summary = apply_validation(
         entity=entity,
@@ -341,11 +367,35 @@ def validate(ctx: RunContext, entity: str) -> dict:
         stg_dir=ctx.partition("stg", entity),
         rejects_dir=ctx.partition("rejects", entity),
         warnings_dir=ctx.partition("warnings", entity),
-        work_dir=ctx.run_dir / "gx" / entity,
+        work_dir=ctx.run_dir / "gx" / part,
         files=ingested,
+        owns=None if province is None else (lambda name: parts.owner(name, entity) == province),
+        out_name="validation.parquet" if province is None else f"validation.{province}.parquet",
     )
-    ctx.write(f"validate_{entity}.json", summary)
+    ctx.write(f"validate_{part}.json", summary)
     return {k: v for k, v in summary.items() if k != "results"}
+
+
+def _gather(ctx: RunContext) -> None:
+    """Merge the results of an entity's province parts into its own ``ingest_<entity>.json``
+    and ``validate_<entity>.json``, which the load, the report and ``povdb check`` read."""
+    if not (ctx.run_dir / "discover.json").exists():
+        return  # nothing discovered, nothing to merge (the load says what is missing)
+    planned = _planned(ctx)
+    for entity in ENTITIES:
+        provinces = parts.provinces(planned, entity)
+        if not provinces:
+            continue
+        ingested = {p: ctx.read(f"ingest_{parts.name(entity, p)}.json") for p in provinces}
+        ctx.write(f"ingest_{entity}.json", parts.merge_ingested(ingested.values()))
+        validated = [
+            (
+                min(f["file_name"] for f in ingested[p]),
+                ctx.read(f"validate_{parts.name(entity, p)}.json"),
+            )
+            for p in provinces
+        ]
+        ctx.write(f"validate_{entity}.json", parts.merge_validated(entity, validated))
 
 
 # --- transform --------------------------------------------------------------------------
@@ -355,6 +405,7 @@ def validate(ctx: RunContext, entity: str) -> dict:
 def transform(ctx: RunContext) -> dict:
     """Key semantics, current state, history and status events over all accepted deliveries."""
     _check_staging_loaded(ctx)
+    _gather(ctx)
     out = ctx.run_dir / "transform"
     shutil.rmtree(out, ignore_errors=True)
     chosen = incremental.plan(ctx)
@@ -514,10 +565,10 @@ def run_all(ctx: RunContext) -> dict:
         # next run takes the lock over at once too.
         with lock.held(ctx.paths.lock, ctx.run_id):
             out: dict[str, Any] = {"discover": discover(ctx)}
-            for e in ENTITIES:
-                out[f"ingest_{e}"] = ingest(ctx, e)
-            for e in ENTITIES:
-                out[f"validate_{e}"] = validate(ctx, e)
+            for p in out["discover"]["parts"]:
+                out[f"ingest_{p}"] = ingest(ctx, p)
+            for p in out["discover"]["parts"]:
+                out[f"validate_{p}"] = validate(ctx, p)
             out["transform"] = transform(ctx)
             out["load"] = load(ctx)
             out["publish"] = publish(ctx)

@@ -240,14 +240,16 @@ def run_delivery(root: Path, day: dt.date, label: str) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     try:
         plan: list[tuple[str, str | None]] = [("discover", None)]
-        plan += [("ingest", e) for e in ENTITIES] + [("validate", e) for e in ENTITIES]
-        plan += [("transform", None), ("load", None), ("publish", None), ("report", None)]
-        for stage, entity in plan:
+        for stage, entity in plan:  # discover appends the rest, once it has planned the parts
             fn: Callable[..., dict] = getattr(steps, stage)
             reset_peak()
             started = time.perf_counter()
             out = fn(ctx, entity) if entity else fn(ctx)
             seconds = time.perf_counter() - started
+            if stage == "discover":
+                plan += [("ingest", p) for p in out["parts"]]
+                plan += [("validate", p) for p in out["parts"]]
+                plan += [("transform", None), ("load", None), ("publish", None), ("report", None)]
             rows = _stage_rows(stage, entity, out, ctx)
             row = {
                 "delivery": label,

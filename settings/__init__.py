@@ -226,6 +226,9 @@ def postgres_bindir() -> Path | None:
     return debian[-1].parent if debian else None
 
 
+CLUSTER_SPLIT_MB = 1024  # POVDB_SPLIT_MB on the cluster, unless set
+
+
 def cluster_airflow_env(
     *, db_url: str, broker_url: str, api_port: int, jwt_secret: str, fernet_key: str
 ) -> dict[str, str]:
@@ -250,6 +253,9 @@ def cluster_airflow_env(
             "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get(
                 "AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"
             ),
+            # Ingest and validation of an entity's large delivery spread over the workers,
+            # one task per province.
+            "POVDB_SPLIT_MB": os.environ.get("POVDB_SPLIT_MB") or str(CLUSTER_SPLIT_MB),
         }
     )
     return env
@@ -414,6 +420,31 @@ def ingest_batch_mb() -> int:
     default 256). Memory does not follow it (rows are typed and written in slices of a
     million); a file the scan cannot vouch for costs its batch a rewrite of what it wrote."""
     return _whole("POVDB_INGEST_BATCH_MB", 256, 1)
+
+
+def split_bytes() -> int | None:
+    """Bytes of one entity's pending files in a delivery above which its ingest and
+    validation run per province, as tasks any worker can take (``POVDB_SPLIT_MB``, MB,
+    decimals allowed; 0 splits every entity delivered by several provinces). Unset: never,
+    the embedded default, where one machine gains nothing from more tasks; ``povdb
+    cluster`` sets 1024 unless it is set."""
+    raw = os.environ.get("POVDB_SPLIT_MB", "").strip()
+    if raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"POVDB_SPLIT_MB must be a number of MB, not {raw!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"POVDB_SPLIT_MB must be a number of MB of at least 0, not {raw!r}")
+    return int(value * (1 << 20))
+
+
+def parallel_parts() -> int:
+    """Ingest tasks, and validate tasks, of one run that run at once (``POVDB_PARALLEL_PARTS``,
+    default 2; read when the DAG is parsed). Each takes up to about 2 GB; on a cluster,
+    as many as there are workers for the data root."""
+    return _whole("POVDB_PARALLEL_PARTS", 2, 1)
 
 
 def transform_memory() -> str:

@@ -92,21 +92,28 @@ def test_task_ids_are_verbs(dagbag) -> None:
     assert {t.task_id for t in dag.tasks} == {"acquire_lock", *STEPS, "release_lock"}
 
 
-def test_each_entity_validates_after_its_own_ingest(dagbag) -> None:
+def test_each_part_validates_after_its_own_ingest(dagbag) -> None:
+    from airflow.sdk import XComArg
     from airflow.sdk.definitions.taskgroup import MappedTaskGroup
-
-    from contract.landing import ENTITIES
 
     dag = dagbag.dags["poverty_nightly"]
     group = dag.task_group_dict["entity"]
     assert isinstance(group, MappedTaskGroup)
-    assert group._expand_input.value == {"entity": list(ENTITIES)}  # no public accessor
-    # Inside the group (so per entity): validate waits for ingest and nothing else.
-    assert dag.get_task("entity.validate").upstream_task_ids == {"entity.ingest"}
+    # Mapped over what discover returns: the parts it planned (pipeline.parts).
+    mapped = group._expand_input.value  # no public accessor
+    assert list(mapped) == ["part"]
+    assert isinstance(mapped["part"], XComArg)
+    assert mapped["part"].operator.task_id == "discover"
+    assert mapped["part"].key == "return_value"
+    # Inside the group (so per part): validate waits for its ingest, and for discover,
+    # whose result the whole group is mapped over.
+    assert dag.get_task("entity.validate").upstream_task_ids == {"entity.ingest", "discover"}
     assert dag.get_task("entity.ingest").upstream_task_ids == {"discover"}
     assert dag.get_task("transform").upstream_task_ids == {"entity.validate"}
     for step in ("entity.ingest", "entity.validate"):
-        assert dag.get_task(step).map_index_template == "{{ entity }}"
+        task = dag.get_task(step)
+        assert task.map_index_template == "{{ part }}"
+        assert task.max_active_tis_per_dagrun == 2
 
 
 def test_nightly_retries_back_off(dagbag) -> None:
@@ -221,7 +228,5 @@ def test_parsing_touches_no_database_and_imports_nothing_heavy(
         check=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    # contract.landing (the nightly's list of entities) imports Polars at module level.
-    heavy = ["polars"] if dag_file.stem == "poverty_nightly" else []
-    assert result == {"connections": 0, "heavy": heavy}
+    assert result == {"connections": 0, "heavy": []}
     assert not db.exists()
