@@ -3,7 +3,7 @@ servers, two Celery workers), a 3-date backfill of the demo deliveries through t
 then `povdb cluster down`.
 
 Every run succeeds; the task instances are in PostgreSQL, were sent through Celery and ran
-on both workers (one task at a time each); the pseudonymisation secret comes from an Airflow
+on both workers (one task at a time each), day one's large entities one task per province; the pseudonymisation secret comes from an Airflow
 Variable; the warehouse equals, table by table, the one the embedded path builds from the
 same deliveries; and nothing of the cluster runs after `down`.
 """
@@ -67,6 +67,8 @@ class Cluster:
                 "AIRFLOW_HOME": str(self.airflow_home),
                 "AIRFLOW__API__PORT": str(self.port),
                 "POVDB_HOME": str(data_root),
+                # Day one's households and members (over 100 KB each) run per province.
+                "POVDB_SPLIT_MB": "0.1",
                 # Only the backfill's runs: no scheduled run of the latest closed day.
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
@@ -206,6 +208,18 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
         assert {queue for _, queue, _, _ in tis} == {"default"}
         host = json.loads((c.dir / "cluster.json").read_text())["host"]
         assert {h for h, *_ in tis} == {f"worker1@{host}", f"worker2@{host}"}
+        # Day one's households and members were ingested and validated per province (the
+        # demo's counties are in provinces 43 and 52), the small entities whole.
+        parts = set(
+            c.metadata(
+                "SELECT task_id, rendered_map_index FROM task_instance"
+                " WHERE dag_id = 'poverty_nightly' AND task_id LIKE 'entity.%'"
+            )
+        )
+        for step in ("entity.ingest", "entity.validate"):
+            for part in ("households.43", "households.52", "members.43", "members.52"):
+                assert (step, part) in parts, parts
+            assert (step, "villages") in parts, parts
     finally:
         stopped = c.povdb("cluster", "down", timeout=120)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
