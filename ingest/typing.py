@@ -454,7 +454,8 @@ def _detail(c: Column) -> pl.Expr:
         why = pl.lit(f"is neither a code nor a Chinese label of {c.name}")
     else:
         why = pl.lit(_WHY.get(c.kind, "is invalid"))
-    problem = pl.format("{}: {} {}", pl.lit(c.name), _show(s, c), why)
+    # concat_str, not pl.format: format panics now and then (polars issue 25525).
+    problem = pl.concat_str(pl.lit(f"{c.name}: "), _show(s, c), pl.lit(" "), why)
     return (
         pl.when(pl.col(_r(c)) == "missing_required")
         .then(pl.lit(f"{c.name} is empty"))
@@ -511,4 +512,4 @@ def _show(s: pl.Expr, c: Column) -> pl.Expr:
         .then(s.str.slice(0, _SHOW_CHARS) + "…")
         .otherwise(s)
     )
-    return pl.format("'{}'", cut)
+    return pl.concat_str(pl.lit("'"), cut, pl.lit("'"))

@@ -286,9 +286,14 @@ def household_size_mismatch(
             *ROW,
             pl.col("household_id").alias("record_key"),
             pl.lit("household_size_mismatch").alias("reason"),
-            pl.format("household_size {} but {} active members", "household_size", "active").alias(
-                "detail"
-            ),
+            # concat_str, not pl.format: format panics now and then (polars issue 25525).
+            pl.concat_str(
+                pl.lit("household_size "),
+                "household_size",
+                pl.lit(" but "),
+                "active",
+                pl.lit(" active members"),
+            ).alias("detail"),
         )
     )
 
