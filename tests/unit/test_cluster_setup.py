@@ -1,5 +1,6 @@
 """`povdb cluster`'s refusals, before it starts anything: a server binary missing, a port
-taken; and the Airflow configuration it gives every component."""
+taken, `import-metadata` from a home without an embedded Airflow or to a cluster that is not
+up; and the Airflow configuration it gives every component."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from povdb import cluster
+from povdb import cli, cluster
 
 
 @pytest.fixture
@@ -88,3 +89,48 @@ def test_every_component_gets_the_cluster_configuration(
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + db
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8999/execution/"
     assert env["POVDB_CLUSTER_DIR"] == str(layout.root)
+
+
+def _import_metadata(*args: str) -> int:
+    return cli.main(["cluster", "import-metadata", *args])
+
+
+def test_import_metadata_needs_an_embedded_home_with_its_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POVDB_CLUSTER_DIR", str(tmp_path / "cluster"))
+    home = tmp_path / "embedded"
+    home.mkdir()
+    (home / "airflow.cfg").write_text("[core]\n")  # a home, but Airflow never ran in it
+    assert _import_metadata("--from", str(home)) == 2
+    err = capsys.readouterr().err
+    assert f"no embedded Airflow metadata database in {home} (no airflow.db" in err
+    assert "give --from the AIRFLOW_HOME the embedded Airflow ran with" in err
+    assert not (tmp_path / "cluster").exists(), "nothing was made"
+
+    assert _import_metadata() == 2
+    assert "--from <the embedded AIRFLOW_HOME>" in capsys.readouterr().err
+
+
+def test_import_metadata_needs_the_cluster_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POVDB_CLUSTER_DIR", str(tmp_path / "cluster"))
+    home = tmp_path / "embedded"
+    home.mkdir()
+    (home / "airflow.db").touch()
+    assert _import_metadata("--from", str(home)) == 2
+    err = capsys.readouterr().err
+    assert f"the cluster in {tmp_path / 'cluster'} is not up: povdb cluster up first" in err
+    assert not (tmp_path / "cluster").exists(), "nothing was made"
+    assert (home / "airflow.db").read_bytes() == b"", "the embedded home is left as it was"
+
+
+def test_from_goes_with_import_metadata_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POVDB_CLUSTER_DIR", str(tmp_path / "cluster"))
+    assert cli.main(["cluster", "status", "--from", str(tmp_path)]) == 2
+    out = capsys.readouterr()
+    assert "povdb cluster status: --from goes with import-metadata only" in out.err
+    assert out.out == "", "status did not run"
