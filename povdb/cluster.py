@@ -13,7 +13,9 @@ broker, and Airflow's API server, scheduler, DAG processor, triggerer and the Ce
 Task logs stay where Airflow writes them, ``<AIRFLOW_HOME>/logs``. Every process started
 carries ``POVDB_CLUSTER_DIR`` in its environment; ``down`` stops the servers by their pids
 and then whatever still carries it, so nothing is left running. docs/runbook.md, "The
-cluster", says how to use it and how a deployment on several hosts differs.
+cluster", says how to use it and how a deployment on several hosts differs;
+``import-metadata`` carries an embedded Airflow's Variables, Connections and Pools over to
+it ("Moving from embedded to cluster").
 """
 
 from __future__ import annotations
