@@ -10,7 +10,8 @@ povdb bench      the pipeline against the DuckDB floor at a scale (not part of t
 povdb verify     rebuild the warehouse from staging aside and compare every table with it
 povdb check      what a run would hold of a delivery folder, before it is sent
 povdb airflow    any Airflow command, on this project's embedded configuration
-povdb cluster    up|down|status: PostgreSQL, Redis, Airflow and Celery workers on this host
+povdb cluster    up|down|status: PostgreSQL, Redis, Airflow and Celery workers on this host;
+                 import-metadata copies the embedded Airflow's Variables, Connections, Pools
 """
 
 from __future__ import annotations
@@ -536,16 +537,25 @@ def cmd_cluster(a: argparse.Namespace) -> int:
 
     if a.data_root:
         os.environ["POVDB_HOME"] = str(settings.data_root(a.data_root))
-    foreground = a.foreground
+    foreground, source = a.foreground, a.source
     if a.action != "airflow":
         # The airflow action's arguments take the rest of the line: so do options after
         # the other actions (`povdb cluster up --foreground`).
-        unknown = [x for x in a.args if x != "--foreground"]
+        rest = argparse.ArgumentParser(
+            prog=f"povdb cluster {a.action}", add_help=False, allow_abbrev=False
+        )
+        rest.add_argument("--foreground", action="store_true")
+        rest.add_argument("--from", dest="source", type=Path, metavar="HOME")
+        options, unknown = rest.parse_known_args(a.args)
         if unknown:
             print(f"povdb cluster {a.action}: unknown arguments {unknown}", file=sys.stderr)
             return 2
-        foreground = foreground or "--foreground" in a.args
-    return cluster.cmd(a.action, foreground=foreground, args=a.args)
+        foreground = foreground or options.foreground
+        source = options.source or source
+    if source is not None and a.action != "import-metadata":
+        print(f"povdb cluster {a.action}: --from goes with import-metadata only", file=sys.stderr)
+        return 2
+    return cluster.cmd(a.action, foreground=foreground, args=a.args, source=source)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -675,22 +685,35 @@ def main(argv: list[str] | None = None) -> int:
 
     cl = add_parser(
         "cluster",
-        help="PostgreSQL, Redis, Airflow and Celery workers on this host: up, down, status",
+        help="PostgreSQL, Redis, Airflow and Celery workers on this host: up, down, status;"
+        " import-metadata copies the embedded Airflow's Variables, Connections and Pools to it",
         description="up: start PostgreSQL (Airflow's metadata), Redis (the Celery broker),"
         " Airflow's api-server, scheduler, dag-processor and triggerer and the Celery workers,"
         " all on 127.0.0.1, and wait until each is ready; down: stop all of them and anything"
         " left running for them; status: what runs, with pids, ports and logs; airflow ARGS:"
-        " any Airflow command on the cluster's configuration. Everything is"
+        " any Airflow command on the cluster's configuration; import-metadata --from HOME:"
+        " copy the Variables, Connections and Pools (default_pool aside) of the embedded"
+        " Airflow in HOME (its airflow.db) into the running cluster, replacing those of the"
+        " same names, and print their names (run history is not copied: the warehouse keeps"
+        " the pipeline's own). Everything is"
         " kept under POVDB_CLUSTER_DIR (default <AIRFLOW_HOME>/cluster). Exit 0: done (status:"
         " every server runs); 1: status found a server stopped, or down could not stop one;"
-        " 2: up could not start (why is printed; nothing is left running). See"
-        ' docs/runbook.md, "The cluster".',
+        " 2: up could not start (why is printed; nothing is left running), or import-metadata"
+        ' could not copy (why is printed). See docs/runbook.md, "The cluster".',
     )
-    cl.add_argument("action", choices=["up", "down", "status", "airflow"])
+    cl.add_argument("action", choices=["up", "down", "status", "airflow", "import-metadata"])
     cl.add_argument(
         "--foreground",
         action="store_true",
         help="up: stay in the foreground; Ctrl-C or SIGTERM brings the cluster down",
+    )
+    cl.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="HOME",
+        help="import-metadata: the embedded AIRFLOW_HOME to copy from (the folder of its"
+        " airflow.db)",
     )
     cl.add_argument(
         "args", nargs=argparse.REMAINDER, help="airflow: the Airflow command and its arguments"

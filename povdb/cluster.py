@@ -13,7 +13,9 @@ broker, and Airflow's API server, scheduler, DAG processor, triggerer and the Ce
 Task logs stay where Airflow writes them, ``<AIRFLOW_HOME>/logs``. Every process started
 carries ``POVDB_CLUSTER_DIR`` in its environment; ``down`` stops the servers by their pids
 and then whatever still carries it, so nothing is left running. docs/runbook.md, "The
-cluster", says how to use it and how a deployment on several hosts differs.
+cluster", says how to use it and how a deployment on several hosts differs;
+``import-metadata`` carries an embedded Airflow's Variables, Connections and Pools over to
+it ("Moving from embedded to cluster").
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -622,20 +626,225 @@ def status(root: Path | None = None) -> tuple[bool, list[str]]:
     return ok, lines
 
 
-def airflow_command(args: list[str], root: Path | None = None) -> int:
-    """Any ``airflow`` command on the cluster's configuration (its PostgreSQL, its broker)."""
-    layout = Layout(root or settings.cluster_dir())
+def _up_env(layout: Layout) -> dict[str, str]:
+    """The cluster's Airflow environment, or ClusterError when its PostgreSQL does not run."""
     if not layout.state.exists() or "postgres" not in running(layout):
         raise ClusterError(f"the cluster in {layout.root} is not up: povdb cluster up first")
     state = json.loads(layout.state.read_text())
-    env = airflow_env(layout, state, _secrets(layout))
+    return airflow_env(layout, state, _secrets(layout))
+
+
+def airflow_command(args: list[str], root: Path | None = None) -> int:
+    """Any ``airflow`` command on the cluster's configuration (its PostgreSQL, its broker)."""
+    env = _up_env(Layout(root or settings.cluster_dir()))
     return subprocess.run([_airflow_bin(), *args], env=env).returncode
 
 
-def cmd(action: str, foreground: bool = False, args: list[str] | None = None) -> int:
-    """``povdb cluster up|down|status|airflow``: exit 0 on success (status: every server
-    runs; airflow: the command's own exit code)."""
+# --- metadata from the embedded Airflow ------------------------------------------------
+
+METADATA_KINDS = ("variables", "connections", "pools")
+# Where each kind lives in Airflow's metadata database: the table and its name column.
+_METADATA_TABLES = {
+    "variables": ("variable", "key"),
+    "connections": ("connection", "conn_id"),
+    "pools": ("slot_pool", "pool"),
+}
+DEFAULT_POOL = "default_pool"  # made by `airflow db migrate` on both sides: never copied
+AIRFLOW_CLI_WITHIN = 300.0  # seconds one Airflow export or import may take
+
+
+@dataclass(frozen=True)
+class Copied:
+    """What :func:`import_metadata` copied, by kind: names only, never values."""
+
+    source: Path
+    names: dict[str, list[str]]
+    replaced: dict[str, list[str]]
+
+    def lines(self) -> list[str]:
+        out = [f"Copied from the embedded Airflow in {self.source} to the cluster:"]
+        for kind in METADATA_KINDS:
+            names = self.names[kind]
+            out.append(f"  {kind} ({len(names)}): {', '.join(names) if names else 'none'}")
+        if replaced := [f"{k[:-1]} {n}" for k in METADATA_KINDS for n in self.replaced[k]]:
+            out.append(
+                f"  these were on the cluster already and now hold the embedded values:"
+                f" {', '.join(replaced)}"
+            )
+        out.append(
+            "Run history is not copied: the warehouse keeps the pipeline's own (audit.runs)."
+        )
+        return out
+
+
+def embedded_airflow_env(home: Path) -> dict[str, str]:
+    """The environment ``povdb airflow`` runs Airflow with (``settings.airflow_env``), on
+    ``home`` and its SQLite ``airflow.db`` whatever the environment says of either."""
+    env = dict(os.environ)
+    env.update(settings.airflow_env(home))
+    env["AIRFLOW_HOME"] = str(home)
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
+    env.pop("POVDB_CLUSTER_DIR", None)
+    return env
+
+
+def _airflow_each(commands: list[list[str]], env: dict[str, str], where: str) -> dict[str, str]:
+    """Run Airflow CLI commands side by side, one process each: the end of what each said,
+    by its first word. ClusterError with the end of what each failed one said on stderr
+    when any fails."""
+
+    def one(args: list[str]) -> tuple[list[str], int | None, str]:
+        try:
+            proc = subprocess.run(
+                [_airflow_bin(), *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=AIRFLOW_CLI_WITHIN,
+            )
+        except subprocess.TimeoutExpired:
+            return args, None, f"no answer within {AIRFLOW_CLI_WITHIN:.0f} s: stopped"
+        tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-20:]
+        return args, proc.returncode, "\n".join(tail)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(commands))) as pool:
+        results = list(pool.map(one, commands))
+    failed = [
+        f"`airflow {' '.join(args[:2])}` on {where} failed"
+        + (f" (exit {rc})" if rc is not None else "")
+        + f":\n{tail}"
+        for args, rc, tail in results
+        if rc != 0
+    ]
+    if failed:
+        raise ClusterError("\n".join(failed))
+    return {args[0]: tail for args, _, tail in results}
+
+
+def _names_on_cluster(layout: Layout) -> dict[str, set[str]]:
+    """The Variables, Connections and Pools in the cluster's metadata database, by name."""
+    import psycopg2
+
+    state = json.loads(layout.state.read_text())
+    try:
+        con = psycopg2.connect(
+            host="127.0.0.1",
+            port=state["postgres_port"],
+            user=DB_USER,
+            password=_secrets(layout)["postgres_password"],
+            dbname=DB_NAME,
+        )
+        try:
+            with con.cursor() as cur:
+                found = {}
+                for kind, (table, column) in _METADATA_TABLES.items():
+                    cur.execute(f"SELECT {column} FROM {table}")
+                    found[kind] = {row[0] for row in cur.fetchall()}
+                return found
+        finally:
+            con.close()
+    except psycopg2.Error as exc:
+        raise ClusterError(
+            f"cannot read the cluster's metadata database ({exc}): `povdb cluster status`"
+            f" says what runs; its log: {layout.log('postgres')}"
+        ) from exc
+
+
+def _private_file(path: Path) -> None:
+    """An empty file only its owner may read, for Airflow to write an export into."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def import_metadata(source: Path, root: Path | None = None) -> Copied:
+    """Copy the Variables, Connections and Pools of an embedded Airflow home (``source``,
+    whose metadata is its SQLite ``airflow.db``) into the running cluster's PostgreSQL.
+
+    Airflow's own commands do it: ``airflow variables|connections|pools export`` on the
+    embedded configuration (as ``povdb airflow`` runs it, on ``source``), then ``...
+    import`` on the cluster's, which encrypts with the cluster's Fernet key. Values the
+    cluster already holds under the same names are replaced; ``default_pool`` exists on
+    both sides and is left as the cluster has it. Run history is not copied. The exports
+    hold passwords in clear: they are written with mode 0600 in a private temporary folder
+    and removed before this returns, whatever happens. Every name exported is checked to
+    be in the cluster's database afterwards (Airflow's imports skip some failures with exit
+    0). ClusterError says what went wrong: no ``airflow.db`` in ``source``, the cluster not
+    up, an Airflow command that failed (with the end of its stderr).
+    """
+    layout = Layout(root or settings.cluster_dir())
+    home = source.expanduser().resolve()
+    if not (home / "airflow.db").is_file():
+        raise ClusterError(
+            f"no embedded Airflow metadata database in {home} (no airflow.db there): give"
+            " --from the AIRFLOW_HOME the embedded Airflow ran with (`povdb airflow`, `make"
+            " airflow`; by default the project's .airflow folder)"
+        )
+    cluster_env = _up_env(layout)
+    with tempfile.TemporaryDirectory(prefix="povdb-metadata-") as tmp:
+        files = {kind: Path(tmp) / f"{kind}.json" for kind in METADATA_KINDS}
+        for file in files.values():
+            _private_file(file)
+        _airflow_each(
+            [[kind, "export", str(file)] for kind, file in files.items()],
+            embedded_airflow_env(home),
+            f"the embedded Airflow in {home}",
+        )
+        try:
+            exported = {k: json.loads(file.read_text() or "{}") for k, file in files.items()}
+        except ValueError as exc:
+            raise ClusterError(f"an export of the embedded Airflow is not JSON: {exc}") from exc
+        exported["pools"].pop(DEFAULT_POOL, None)
+        files["pools"].write_text(json.dumps(exported["pools"]))
+        names = {kind: sorted(exported[kind]) for kind in METADATA_KINDS}
+        before = _names_on_cluster(layout)
+        imports = {
+            "variables": ["--action-on-existing-key", "overwrite"],
+            "connections": ["--overwrite"],
+            "pools": [],
+        }
+        said = _airflow_each(
+            [[k, "import", str(files[k]), *imports[k]] for k in METADATA_KINDS if names[k]],
+            cluster_env,
+            "the cluster",
+        )
+    after = _names_on_cluster(layout)
+    missing = {k: [n for n in names[k] if n not in after[k]] for k in METADATA_KINDS}
+    if any(missing.values()):
+        raise ClusterError(
+            "Airflow's import left out "
+            + "; ".join(f"{k} {', '.join(n)}" for k, n in missing.items() if n)
+            + ". It said:\n"
+            + "\n".join(said[k] for k, n in missing.items() if n)
+            + "\nFix the cause and run this again: what was copied is replaced, not doubled."
+        )
+    replaced = {k: [n for n in names[k] if n in before[k]] for k in METADATA_KINDS}
+    return Copied(home, names, replaced)
+
+
+def cmd(
+    action: str,
+    foreground: bool = False,
+    args: list[str] | None = None,
+    source: Path | None = None,
+) -> int:
+    """``povdb cluster up|down|status|airflow|import-metadata``: exit 0 on success (status:
+    every server runs; airflow: the command's own exit code). ``source``: the embedded
+    AIRFLOW_HOME import-metadata copies from."""
     root = settings.cluster_dir()
+    if action == "import-metadata":
+        if source is None:
+            print(
+                "povdb cluster import-metadata: say where from: --from <the embedded"
+                " AIRFLOW_HOME> (by default the project's .airflow folder)",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            copied = import_metadata(source, root)
+        except ClusterError as exc:
+            print(f"povdb cluster import-metadata: {exc}", file=sys.stderr)
+            return 2
+        print("\n".join(copied.lines()))
+        return 0
     if action == "airflow":
         try:
             return airflow_command(args or [], root)

@@ -2,10 +2,13 @@
 servers, two Celery workers), a 3-date backfill of the demo deliveries through the REST API,
 then `povdb cluster down`.
 
-Every run succeeds; the task instances are in PostgreSQL, were sent through Celery and ran
-on both workers (one task at a time each), day one's large entities one task per province; the pseudonymisation secret comes from an Airflow
-Variable; the warehouse equals, table by table, the one the embedded path builds from the
-same deliveries; and nothing of the cluster runs after `down`.
+Before the backfill, `povdb cluster import-metadata` carries an embedded Airflow home's
+Variables (the pseudonymisation secret among them), its SMTP connection and a pool over, as
+docs/runbook.md has an operator do. Every run succeeds; the task instances are in PostgreSQL,
+were sent through Celery and ran on both workers (one task at a time each), day one's large
+entities one task per province; the pseudonymisation secret comes from the Airflow Variable
+copied over; the warehouse equals, table by table, the one the embedded path builds from
+the same deliveries; and nothing of the cluster runs after `down`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +41,32 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(480)]
 START, DAYS, SEED = dt.date(2015, 3, 1), 3, 42
 SECRET = os.environ["POVDB_PSEUDONYM_SECRET"]
 POVDB = str(Path(sys.executable).with_name("povdb"))
+SMTP_PASSWORD = "not-a-real-password:/@%"  # characters a connection URI must escape
+
+# An embedded Airflow home as `povdb airflow` leaves it: `airflow db migrate` (SQLite, and an
+# airflow.cfg with its own Fernet key), then a Variable of each form, the SMTP connection
+# alerts go through, a pool, and default_pool resized (the cluster keeps its own), written
+# by Airflow's models as its UI and CLI write them.
+EMBEDDED_SETUP = """
+import subprocess, sys
+from pathlib import Path
+
+secret, password = sys.argv[1:3]
+airflow = Path(sys.executable).with_name("airflow")
+subprocess.run([str(airflow), "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+from airflow.models import Connection, Pool, Variable
+from airflow.utils.session import create_session
+
+Variable.set("povdb_pseudonym_secret", secret)
+Variable.set("povdb_report_title", "Registry nightly", description="shown on the report")
+with create_session() as session:
+    session.add(Connection(conn_id="povdb_smtp", conn_type="smtp", host="smtp.example.org",
+                           port=587, login="povdb-alerts", password=password))
+Pool.create_or_update_pool("povdb_io", slots=3, description="DuckDB writers",
+                           include_deferred=False)
+Pool.create_or_update_pool("default_pool", slots=64, description="Default pool",
+                           include_deferred=False)
+"""
 
 
 def _servers_installed() -> None:
@@ -93,6 +123,23 @@ class Cluster:
         )
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read() or b"{}")
+
+    def embedded_home(self, home: Path) -> subprocess.Popen:
+        """Start making an embedded Airflow home in ``home`` (EMBEDDED_SETUP), in the
+        background."""
+        env = {
+            **self.env,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+        return subprocess.Popen(
+            [sys.executable, "-c", EMBEDDED_SETUP, SECRET, SMTP_PASSWORD],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def login(self) -> None:
         file = self.airflow_home / "simple_auth_manager_passwords.json.generated"
@@ -151,6 +198,9 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
     data = cluster_root / "data"
     shutil.copytree(deliveries, data / "landing")
     c = Cluster(cluster_root, data)
+    # The embedded home the operator moves from, made while the cluster starts.
+    embedded_home = cluster_root / "embedded-airflow"
+    making = c.embedded_home(embedded_home)
 
     started = c.povdb("cluster", "up")
     try:
@@ -158,7 +208,46 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
         status = c.povdb("cluster", "status", timeout=60)
         assert status.returncode == 0, status.stdout
         c.login()
-        c.api("POST", "/api/v2/variables", {"key": "povdb_pseudonym_secret", "value": SECRET})
+        waited = time.monotonic()
+        made, _ = making.communicate(timeout=180)
+        print(f"the embedded home, after the cluster was up: {time.monotonic() - waited:.1f} s")
+        assert making.returncode == 0, made
+
+        # The embedded metadata moves over; the secret goes with it, as the runbook says.
+        # A Variable of the same name on the cluster takes the embedded value.
+        c.api("POST", "/api/v2/variables", {"key": "povdb_report_title", "value": "cluster"})
+        exports_before = set(Path(tempfile.gettempdir()).glob("povdb-metadata-*"))
+        moving = time.monotonic()
+        moved = c.povdb("cluster", "import-metadata", "--from", str(embedded_home))
+        print(f"povdb cluster import-metadata: {time.monotonic() - moving:.1f} s")
+        assert moved.returncode == 0, moved.stdout + moved.stderr
+        assert "variables (2): povdb_pseudonym_secret, povdb_report_title" in moved.stdout
+        assert "connections (1): povdb_smtp" in moved.stdout
+        assert "pools (1): povdb_io" in moved.stdout, moved.stdout
+        assert "now hold the embedded values: variable povdb_report_title\n" in moved.stdout
+        assert c.api("GET", "/api/v2/variables/povdb_report_title")["value"] == "Registry nightly"
+        said = moved.stdout + moved.stderr
+        assert SECRET not in said and SMTP_PASSWORD not in said and "Registry" not in said
+        assert set(Path(tempfile.gettempdir()).glob("povdb-metadata-*")) == exports_before
+        assert c.metadata("SELECT key, description, is_encrypted FROM variable ORDER BY 1") == [
+            ("povdb_pseudonym_secret", None, True),
+            ("povdb_report_title", "shown on the report", True),
+        ]
+        assert c.metadata(
+            "SELECT pool, slots, description, include_deferred FROM slot_pool ORDER BY 1"
+        ) == [
+            ("default_pool", 128, "Default pool", False),
+            ("povdb_io", 3, "DuckDB writers", False),
+        ]
+        # The password, decrypted with the cluster's Fernet key by Airflow's CLI (the REST
+        # API redacts it), read while the backfill runs.
+        smtp = subprocess.Popen(
+            [POVDB, "cluster", "airflow", "connections", "get", "povdb_smtp", "-o", "json"],
+            env=c.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         wait_for(
             "the DAG to be parsed",
             lambda: c.api("GET", "/api/v2/dags/poverty_nightly"),
@@ -188,6 +277,16 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
             360,
             tail=8000,
         )
+        smtp_out, smtp_err = smtp.communicate(timeout=120)
+        assert smtp.returncode == 0, smtp_err
+        (conn,) = json.loads(smtp_out)
+        assert {k: conn[k] for k in ("conn_type", "host", "port", "login", "password")} == {
+            "conn_type": "smtp",
+            "host": "smtp.example.org",
+            "port": "587",
+            "login": "povdb-alerts",
+            "password": SMTP_PASSWORD,
+        }
         runs = c.api("GET", "/api/v2/dags/poverty_nightly/dagRuns?limit=100")["dag_runs"]
         assert (
             sorted(r["state"] for r in runs if r["run_type"] == "backfill") == ["success"] * DAYS
@@ -221,6 +320,8 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
                 assert (step, part) in parts, parts
             assert (step, "villages") in parts, parts
     finally:
+        if making.poll() is None:
+            making.kill()
         stopped = c.povdb("cluster", "down", timeout=120)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert cluster.marked_processes(c.dir) == [], "a process of the cluster still runs"
@@ -233,7 +334,8 @@ def test_backfill_on_the_cluster_equals_the_embedded_path(
     shutil.copytree(deliveries, embedded / "landing")
     for i in range(DAYS):
         run_all(RunContext.local(START + dt.timedelta(days=i), embedded))
-    # The workers keyed persons with the Variable's secret: no secret file was generated.
+    # The workers keyed persons with the secret the embedded home's Variable carried over:
+    # no secret file was generated.
     assert not (data / ".pseudonym_secret").exists()
     got = digests(data / "warehouse" / "poverty.duckdb")
     want = digests(embedded / "warehouse" / "poverty.duckdb")

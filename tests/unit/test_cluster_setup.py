@@ -1,14 +1,19 @@
 """`povdb cluster`'s refusals, before it starts anything: a server binary missing, a port
-taken; and the Airflow configuration it gives every component."""
+taken, `import-metadata` from a home without an embedded Airflow, to a cluster that is not
+up, or with an Airflow command that fails; and the Airflow configuration it gives every
+component."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from povdb import cluster
+from povdb import cli, cluster
 
 
 @pytest.fixture
@@ -88,3 +93,94 @@ def test_every_component_gets_the_cluster_configuration(
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + db
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8999/execution/"
     assert env["POVDB_CLUSTER_DIR"] == str(layout.root)
+
+
+def _import_metadata(*args: str) -> int:
+    return cli.main(["cluster", "import-metadata", *args])
+
+
+def test_import_metadata_needs_an_embedded_home_with_its_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POVDB_CLUSTER_DIR", str(tmp_path / "cluster"))
+    home = tmp_path / "embedded"
+    home.mkdir()
+    (home / "airflow.cfg").write_text("[core]\n")  # a home, but Airflow never ran in it
+    assert _import_metadata("--from", str(home)) == 2
+    err = capsys.readouterr().err
+    assert f"no embedded Airflow metadata database in {home} (no airflow.db" in err
+    assert "give --from the AIRFLOW_HOME the embedded Airflow ran with" in err
+    assert not (tmp_path / "cluster").exists(), "nothing was made"
+
+    assert _import_metadata() == 2
+    assert "--from <the embedded AIRFLOW_HOME>" in capsys.readouterr().err
+
+
+def test_import_metadata_needs_the_cluster_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POVDB_CLUSTER_DIR", str(tmp_path / "cluster"))
+    home = tmp_path / "embedded"
+    home.mkdir()
+    (home / "airflow.db").touch()
+    assert _import_metadata("--from", str(home)) == 2
+    err = capsys.readouterr().err
+    assert f"the cluster in {tmp_path / 'cluster'} is not up: povdb cluster up first" in err
+    assert not (tmp_path / "cluster").exists(), "nothing was made"
+    assert (home / "airflow.db").read_bytes() == b"", "the embedded home is left as it was"
+
+
+def test_from_goes_with_import_metadata_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POVDB_CLUSTER_DIR", str(tmp_path / "cluster"))
+    assert cli.main(["cluster", "status", "--from", str(tmp_path)]) == 2
+    out = capsys.readouterr()
+    assert "povdb cluster status: --from goes with import-metadata only" in out.err
+    assert out.out == "", "status did not run"
+
+
+def test_a_failing_airflow_export_is_shown_and_the_exports_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A cluster whose PostgreSQL "runs" (its pid file names this process), and an airflow
+    # that records what it was given and fails as on a database it cannot read.
+    layout = cluster.Layout(tmp_path / "cluster")
+    layout.pids.mkdir(parents=True)
+    layout.pid_file("postgres").write_text(f"{os.getpid()}\n")
+    layout.state.write_text(json.dumps({"postgres_port": 1, "redis_port": 2, "api_port": 3}))
+    keys = ("postgres_password", "redis_password", "jwt_secret", "fernet_key")
+    layout.secrets.write_text(json.dumps(dict.fromkeys(keys, "x")))
+    monkeypatch.setenv("POVDB_CLUSTER_DIR", str(layout.root))
+    seen = tmp_path / "seen"
+    airflow = tmp_path / "airflow"
+    airflow.write_text(
+        "#!/bin/sh\n"
+        f'stat -c "%a %n" "$(dirname "$3")" "$3" >> {seen}\n'
+        f'echo "$AIRFLOW_HOME $AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" >> {seen}\n'
+        'echo "sqlite3.OperationalError: no such table: $1" >&2\n'
+        "exit 1\n"
+    )
+    airflow.chmod(0o755)
+    monkeypatch.setattr(cluster, "_airflow_bin", lambda: str(airflow))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    home = tmp_path / "embedded"
+    home.mkdir()
+    (home / "airflow.db").touch()
+
+    assert _import_metadata("--from", str(home)) == 2
+    err = capsys.readouterr().err
+    for kind in ("variables", "connections", "pools"):
+        assert f"`airflow {kind} export` on the embedded Airflow in {home} failed (exit 1)" in err
+        assert f"no such table: {kind}" in err
+    lines = seen.read_text().splitlines()
+    # Each export went to a file only its owner may read, in a folder only its owner may
+    # enter, on the embedded home's own database.
+    assert sorted(line.split()[0] for line in lines if line.startswith(("600", "700"))) == [
+        *["600"] * 3,
+        *["700"] * 3,
+    ]
+    assert lines.count(f"{home} sqlite:///{home / 'airflow.db'}") == 3
+    assert list(temp.iterdir()) == [], "the exports were removed"
