@@ -216,6 +216,7 @@ def test_the_full_path_in_another_order_equals_the_reference(
     # Buckets read in batches of about 60 households: staging is split by batch first, as
     # at national scale.
     monkeypatch.setattr(transforms.build, "READ_HOUSEHOLDS", 60)
+    monkeypatch.setattr(transforms.build, "SPLIT_PASS_HOUSEHOLDS", 150)  # several passes
     split = transforms.build._split_by_batch
     batches: list[int] = []
 
