@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 import pytest
 
+import transforms.build
 from generator import generate
 from pipeline.context import RunContext
 from pipeline.steps import run_all
@@ -187,6 +188,7 @@ def test_incremental_runs_equal_the_reference_in_any_order_and_bucket_size(
 ) -> None:
     if per_bucket is not None:
         monkeypatch.setenv("POVDB_BUCKET_HOUSEHOLDS", per_bucket)
+        monkeypatch.setattr(transforms.build, "READ_HOUSEHOLDS", 60)  # split by batch
     other = _run(landing, tmp_path, [DATES[i] for i in order])
     assert _paths(other) == ["full"] + ["incremental"] * (len(DATES) - 1)
     assert _publish_mode(other) == "delta"
@@ -211,6 +213,20 @@ def test_the_full_path_in_another_order_equals_the_reference(
 ) -> None:
     monkeypatch.setenv("POVDB_FULL_REBUILD", "1")
     monkeypatch.setenv("POVDB_BUCKET_HOUSEHOLDS", "1")
+    # Buckets read in batches of about 60 households: staging is split by batch first, as
+    # at national scale.
+    monkeypatch.setattr(transforms.build, "READ_HOUSEHOLDS", 60)
+    monkeypatch.setattr(transforms.build, "SPLIT_PASS_HOUSEHOLDS", 150)  # several passes
+    split = transforms.build._split_by_batch
+    batches: list[int] = []
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        batches.append(len(args[2]))
+        return split(*args)
+
+    monkeypatch.setattr(transforms.build, "_split_by_batch", counted)
     other = _run(landing, tmp_path, [DATES[i] for i in (3, 0, 4, 1, 2)])
+    # Every run but the first (its one date's households fit in one batch) split staging.
+    assert len(batches) == len(DATES) - 1 and min(batches) > 3, batches
     assert _paths(other) == ["full"] * len(DATES)
     _assert_same(reference / "warehouse" / "poverty.duckdb", other)

@@ -128,11 +128,21 @@ def _read(out: Path, name: str) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True)
 
 
-@pytest.mark.parametrize("read_households", [100_000, 1], ids=["one-read", "a-read-per-bucket"])
+@pytest.mark.parametrize(
+    ("read_households", "pass_households"),
+    [(100_000, 10_000_000), (1, 10_000_000), (1, 1)],
+    ids=["one-read", "split-by-batch", "split-a-pass-per-batch"],
+)
 def test_buckets_give_the_result_of_one_pass(
-    staging: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_households: int
+    staging: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    read_households: int,
+    pass_households: int,
 ) -> None:
+    # The fixture's household ids have 17 characters: the split joins them by their text.
     monkeypatch.setattr(transforms.build, "READ_HOUSEHOLDS", read_households)
+    monkeypatch.setattr(transforms.build, "SPLIT_PASS_HOUSEHOLDS", pass_households)
     # Movers join the households of counties A and B into one component; the third
     # household is a component of its own: two buckets of whole components.
     one = build_core(staging, tmp_path / "one")
