@@ -92,13 +92,6 @@ def owner(file_name: str, entity: str) -> str | None:
     return None
 
 
-def owned(folder: Path, entity: str, province: str) -> list[Path]:
-    """The files of ``folder`` (a staging partition) that the part of ``province`` wrote."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if owner(p.name, entity) == province)
-
-
 def clear(folders: Iterable[Path], entity: str, province: str, planned: Sequence[str]) -> None:
     """Before a province part writes: delete its own files in ``folders``, and the files no
     part of the plan (``planned``: the entity's provinces) owns."""

@@ -304,9 +304,10 @@ def discover(ctx: RunContext) -> DiscoverResult:
     }
 
 
-def _planned(ctx: RunContext) -> list[str]:
-    """The parts discover planned (every entity whole in a run discovered before parts)."""
-    return ctx.read("discover.json").get("parts") or list(ENTITIES)
+def _planned(ledger: Mapping[str, Any]) -> list[str]:
+    """The parts discover planned in ``ledger`` (``discover.json``; every entity whole in a
+    run discovered before parts)."""
+    return ledger.get("parts") or list(ENTITIES)
 
 
 # --- ingest -----------------------------------------------------------------------------
@@ -318,13 +319,14 @@ def ingest(ctx: RunContext, part: str) -> IngestResult:
     ``pipeline.parts``) into staging; hold what cannot be typed."""
     entity, province = parts.split(part)
     _mark_unloaded(ctx)
+    discovered = ctx.read("discover.json")
     folders = [ctx.partition(layer, entity) for layer in ("stg", "rejects", "warnings")]
     if province is None:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
     else:
-        parts.clear(folders, entity, province, parts.provinces(_planned(ctx), entity))
-    ledger = ctx.read("discover.json")["files"]
+        parts.clear(folders, entity, province, parts.provinces(_planned(discovered), entity))
+    ledger = discovered["files"]
     results = ingest_entity(
         [
             e
@@ -381,7 +383,7 @@ def _gather(ctx: RunContext) -> None:
     and ``validate_<entity>.json``, which the load, the report and ``povdb check`` read."""
     if not (ctx.run_dir / "discover.json").exists():
         return  # nothing discovered, nothing to merge (the load says what is missing)
-    planned = _planned(ctx)
+    planned = _planned(ctx.read("discover.json"))
     for entity in ENTITIES:
         provinces = parts.provinces(planned, entity)
         if not provinces:
