@@ -423,7 +423,7 @@ def rebuild_shadow(
     also prove the live warehouse's keys were made with that secret."""
     if shadow.exists():
         raise FileExistsError(f"{shadow} exists already: the shadow must start empty")
-    con = connect(shadow)
+    con = connect(shadow, bulk=True)
     try:
         # ATTACH cannot take a bound parameter.
         con.execute(f"ATTACH {sql_literal(str(live))} AS live (READ_ONLY)")
@@ -465,7 +465,7 @@ def load_run(
     d = delivery_date.isoformat()
     path = dict(path or {})
     incremental = "affected" in outputs
-    con = connect(paths.warehouse)
+    con = connect(paths.warehouse, bulk=True)
     try:
         con.execute("BEGIN TRANSACTION")
         applied = migrate(con)

@@ -289,6 +289,8 @@ def _open(paths: Paths) -> duckdb.DuckDBPyConnection:
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         con.execute("SET memory_limit = $limit", {"limit": settings.publish_memory()})
+        # As the load's (warehouse.loader.connect, bulk): rows in the order threads finish.
+        con.execute("SET preserve_insertion_order = false")
         con.execute(
             "SET temp_directory = $path", {"path": str(paths.warehouse.parent / "duckdb_tmp")}
         )

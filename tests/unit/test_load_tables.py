@@ -148,6 +148,14 @@ def test_two_persons_with_one_key_fail_the_check(con) -> None:
         " county_code, head_id_number, head_key) VALUES ('H2', 'V', 'P', 'C', 'B', 'k')"
     )
     assert _failed(con, "core_keys_unique") == 1
+    # A key without an ID on one row and with one on another: two persons as well (the
+    # check's first step tells a NULL ID from any ID by its hash).
+    con.execute(
+        "INSERT INTO core.members (id_number, household_id, person_key) VALUES ('C', 'H3', 'kc');"
+        "INSERT INTO core.households_history (household_id, village_code, province_code,"
+        " county_code, head_id_number, head_key) VALUES ('H3', 'V', 'P', 'C', NULL, 'kc')"
+    )
+    assert _failed(con, "core_keys_unique") == 2
 
 
 def test_income_outliers_flag_only_the_extreme_version() -> None:

@@ -5,6 +5,7 @@ CREATE OR REPLACE TEMP TABLE row_warnings AS
 SELECT entity, delivery_date AS _delivery_date, file_name AS _file_name,
        row_number AS _row_number, any_value(record_key) AS record_key,
        min(reason) AS reason,
-       string_agg(DISTINCT reason || coalesce(': ' || detail, ''), '; ') AS detail
+       string_agg(DISTINCT reason || coalesce(': ' || detail, ''), '; '
+                  ORDER BY reason || coalesce(': ' || detail, '')) AS detail
 FROM state.row_findings
 GROUP BY ALL
