@@ -54,3 +54,20 @@ def tiny_landing(data_root: Path) -> Path:
     landing = data_root / "landing"
     shutil.copytree(ROOT / "tests" / "fixtures" / "landing_tiny", landing)
     return landing
+
+
+@pytest.fixture
+def split_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The batch count of every split of staging by batch the transform runs
+    (``transforms.build._split_by_batch``, counted, then run as it is)."""
+    import transforms.build
+
+    counts: list[int] = []
+    split = transforms.build._split_by_batch
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        counts.append(len(args[2]))
+        return split(*args)
+
+    monkeypatch.setattr(transforms.build, "_split_by_batch", counted)
+    return counts

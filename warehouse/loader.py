@@ -31,12 +31,8 @@ def connect(
     memory_limit: str | None = None,
     bulk: bool = False,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection to the warehouse file ``path``. ``bulk`` (the load's) lets DuckDB
-    write inserted rows in the order its threads finish them rather than the source's
-    (``preserve_insertion_order``): each thread writes its own row groups, straight to
-    the file, so a table of 90 M rows is neither buffered for ordering nor rewritten at
-    checkpoint. Nothing the warehouse holds depends on the order of rows in a table: every
-    query that needs an order says it (ORDER BY), and digests are sums over rows."""
+    """A connection to the warehouse file ``path``; ``bulk`` (the load's): see
+    :func:`bulk_writes`."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
@@ -48,9 +44,19 @@ def connect(
         spill = path.parent / "duckdb_tmp"
         con.execute(f"SET temp_directory = '{spill}'")
     if bulk:
-        con.execute("SET preserve_insertion_order = false")
+        bulk_writes(con)
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     return con
+
+
+def bulk_writes(con: duckdb.DuckDBPyConnection) -> None:
+    """Let DuckDB write inserted rows in the order its threads finish them rather than the
+    source's (``preserve_insertion_order``), as the load and the publish do: each thread
+    writes its own row groups, straight to the file, so a table of 90 M rows is neither
+    buffered for ordering nor rewritten at checkpoint. Nothing the warehouse or the
+    snapshot holds depends on the order of rows in a table: every query that needs an order
+    says it (ORDER BY), and digests are sums over rows."""
+    con.execute("SET preserve_insertion_order = false")
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:

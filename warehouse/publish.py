@@ -43,6 +43,7 @@ import settings
 from contract import pseudonym, publication
 from settings import Paths, faults
 from warehouse import sqlfiles
+from warehouse.loader import bulk_writes
 from warehouse.secret import verified_secret
 from warehouse.sqlfiles import sql_literal
 
@@ -289,8 +290,7 @@ def _open(paths: Paths) -> duckdb.DuckDBPyConnection:
     try:
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         con.execute("SET memory_limit = $limit", {"limit": settings.publish_memory()})
-        # As the load's (warehouse.loader.connect, bulk): rows in the order threads finish.
-        con.execute("SET preserve_insertion_order = false")
+        bulk_writes(con)
         con.execute(
             "SET temp_directory = $path", {"path": str(paths.warehouse.parent / "duckdb_tmp")}
         )

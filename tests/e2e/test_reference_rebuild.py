@@ -209,7 +209,11 @@ def test_running_a_date_again_changes_nothing(reference: Path, tmp_path: Path, a
 
 
 def test_the_full_path_in_another_order_equals_the_reference(
-    landing: Path, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    landing: Path,
+    reference: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    split_batches: list[int],
 ) -> None:
     monkeypatch.setenv("POVDB_FULL_REBUILD", "1")
     monkeypatch.setenv("POVDB_BUCKET_HOUSEHOLDS", "1")
@@ -217,16 +221,8 @@ def test_the_full_path_in_another_order_equals_the_reference(
     # at national scale.
     monkeypatch.setattr(transforms.build, "READ_HOUSEHOLDS", 60)
     monkeypatch.setattr(transforms.build, "SPLIT_PASS_HOUSEHOLDS", 150)  # several passes
-    split = transforms.build._split_by_batch
-    batches: list[int] = []
-
-    def counted(*args):  # type: ignore[no-untyped-def]
-        batches.append(len(args[2]))
-        return split(*args)
-
-    monkeypatch.setattr(transforms.build, "_split_by_batch", counted)
     other = _run(landing, tmp_path, [DATES[i] for i in (3, 0, 4, 1, 2)])
     # Every run but the first (its one date's households fit in one batch) split staging.
-    assert len(batches) == len(DATES) - 1 and min(batches) > 3, batches
+    assert len(split_batches) == len(DATES) - 1 and min(split_batches) > 3, split_batches
     assert _paths(other) == ["full"] * len(DATES)
     _assert_same(reference / "warehouse" / "poverty.duckdb", other)

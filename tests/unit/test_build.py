@@ -137,6 +137,7 @@ def test_buckets_give_the_result_of_one_pass(
     staging: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    split_batches: list[int],
     read_households: int,
     pass_households: int,
 ) -> None:
@@ -144,21 +145,13 @@ def test_buckets_give_the_result_of_one_pass(
     monkeypatch.setattr(transforms.build, "READ_HOUSEHOLDS", read_households)
     monkeypatch.setattr(transforms.build, "SPLIT_PASS_HOUSEHOLDS", pass_households)
     monkeypatch.setattr(transforms.build, "SPLIT_MIN_BATCHES", 2)  # the fixture's two buckets
-    splits: list[int] = []
-    split_by_batch = transforms.build._split_by_batch
-
-    def counted(*args):  # type: ignore[no-untyped-def]
-        splits.append(len(args[2]))
-        return split_by_batch(*args)
-
-    monkeypatch.setattr(transforms.build, "_split_by_batch", counted)
     # Movers join the households of counties A and B into one component; the third
     # household is a component of its own: two buckets of whole components.
     one = build_core(staging, tmp_path / "one")
     split = build_core(staging, tmp_path / "split", households_per_bucket=1)
     assert one["buckets"] == 1 and split["buckets"] == 2
     # Read in one batch, staging is not split; read in two, it is.
-    assert splits == ([] if read_households > 1 else [2])
+    assert split_batches == ([] if read_households > 1 else [2])
     for name in OUTPUTS:
         assert _read(tmp_path / "one", name).equals(_read(tmp_path / "split", name)), name
 
