@@ -22,8 +22,12 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# --compile-bytecode: every installed module compiled once here. Where Python may not write
+# .pyc files (PYTHONDONTWRITEBYTECODE, a read-only install), each process would otherwise
+# compile what it imports from source: Great Expectations' import alone went from 3.6 s to
+# 8.3 s, and every Airflow task, validation and load pays its imports.
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --locked --extra cluster
+	$(UV) sync --locked --extra cluster --compile-bytecode
 	@touch $@
 
 sync: $(VENV)/.synced

@@ -28,6 +28,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,24 +275,23 @@ class SecretUnavailable(RuntimeError):
 def _secret_from_airflow() -> str | None:
     """The Airflow Variable ``povdb_pseudonym_secret``, asked only inside an Airflow task.
 
-    None without Airflow, outside a task (``povdb``, tests: no Airflow to ask), or when the
+    None outside a task (``povdb``, tests, benchmarks: no Airflow to ask), or when the
     Variable is not set. Any other failure raises :class:`SecretUnavailable`: a run that
     fell back to the file would key its new persons with another secret.
     """
-    try:
-        # Airflow only when the secret is read: settings serves processes without it.
-        from airflow.sdk import Variable
-        from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
-        from airflow.sdk.execution_time import task_runner
-        from airflow.sdk.execution_time.comms import ErrorResponse, GetVariable, VariableResult
-    except ImportError:
-        return None
-    # Set by the Task SDK in a task's process only. Outside a task the Variables are out of
-    # reach (Variable.get reads only AIRFLOW_VAR_* and external secrets backends, and says
-    # "not found" when one fails): the Variable counts as absent.
+    # A task's process runs the Task SDK's task runner, which has set SUPERVISOR_COMMS
+    # before the task starts. Any other process has not loaded the runner, and importing
+    # Airflow only to learn so costs seconds: it is not imported here. Outside a task the
+    # Variables are out of reach anyway (Variable.get reads only AIRFLOW_VAR_* and external
+    # secrets backends, and says "not found" when one fails): the Variable counts as absent.
+    task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
     comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
     if comms is None:
         return None
+    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
+    from airflow.sdk.execution_time.comms import ErrorResponse, GetVariable, VariableResult
+
     try:
         return Variable.get(SECRET_AIRFLOW_VARIABLE) or None
     except AirflowRuntimeError as exc:

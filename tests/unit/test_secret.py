@@ -4,6 +4,8 @@ from keying persons with another secret than the warehouse's."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -76,9 +78,26 @@ def _in_a_task(monkeypatch: pytest.MonkeyPatch, answer: object) -> FakeSuperviso
     return supervisor
 
 
-def test_without_airflow_the_variable_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "airflow.sdk", None)  # import fails
-    assert settings._secret_from_airflow() is None
+def test_outside_a_task_airflow_is_not_imported_to_find_the_secret(tmp_path: Path) -> None:
+    # A process that is no Airflow task (povdb, the benchmark) reads the secret without
+    # importing Airflow, which alone costs seconds at every load.
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from the file\n")
+    probe = (
+        "import sys, settings;"
+        f"found = settings.configured_secret(__import__('pathlib').Path({str(secret_file)!r}));"
+        "print(found[0].decode(), sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != settings.SECRET_ENV_VAR}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(settings.__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "from the file []"
 
 
 def test_outside_a_task_the_variable_is_absent_and_not_asked(
