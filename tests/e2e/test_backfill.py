@@ -7,6 +7,8 @@ import datetime as dt
 import itertools
 import json
 import shutil
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -33,12 +35,24 @@ def _api(stack: AirflowStack, method: str, path: str, body: dict | None = None) 
         return json.loads(resp.read() or b"{}")
 
 
+def _create(stack: AirflowStack, body: dict) -> dict:
+    """POST a backfill as ops do (docs/runbook.md, "Backfill a range"): on SQLite the API
+    answers 503 "Database is locked" while the scheduler writes, having created nothing;
+    the request is sent again."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return _api(stack, "POST", "/api/v2/backfills", body)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() > deadline:
+                raise
+        time.sleep(2)
+
+
 def _backfill(stack: AirflowStack, first: str, last: str) -> list[dict]:
     """Create a backfill through the REST API and wait for it; return its runs."""
-    backfill = _api(
+    backfill = _create(
         stack,
-        "POST",
-        "/api/v2/backfills",
         {
             "dag_id": "poverty_nightly",
             "from_date": f"{first}T00:00:00+08:00",
