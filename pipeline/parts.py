@@ -62,22 +62,35 @@ def plan(files: Iterable[Mapping[str, Any]], split_bytes: int | None) -> list[st
     """The parts of a delivery, from discover's ledger: every entity once, or once per
     province when its pending files weigh more than ``split_bytes`` (None: never) and
     come from more than one province. An entity with no pending file is still a part: its
-    (empty) results are what the load reads."""
-    parts: list[str] = []
+    (empty) results are what the load reads.
+
+    Heaviest first (by the bytes of their pending files; equal ones in the order of
+    ``ENTITIES``, then by province): the DAG maps its ingest and validation over the parts
+    in this order, so the longest tasks start first and the last to finish is a short one;
+    run in one process (``povdb run``, ``povdb bench``), the first validation overlaps
+    the import of Great Expectations with the largest scan instead of a small one."""
+    weighed: list[tuple[int, str]] = []
     for entity in ENTITIES:
         pending = [f for f in files if f["entity"] == entity and f["outcome"] == "pending"]
         provinces = sorted({province_of(f["source"]) for f in pending})
         size = sum(f["size_bytes"] or 0 for f in pending)
         if split_bytes is None or len(provinces) < 2 or size <= split_bytes:
-            parts.append(entity)
+            weighed.append((size, entity))
         else:
-            parts += [name(entity, p) for p in provinces]
-    return parts
+            weighed += [
+                (
+                    sum(f["size_bytes"] or 0 for f in pending if province_of(f["source"]) == p),
+                    name(entity, p),
+                )
+                for p in provinces
+            ]
+    # A stable sort: ties keep the order they were planned in.
+    return [part for _, part in sorted(weighed, key=lambda sp: -sp[0])]
 
 
 def provinces(parts: Sequence[str], entity: str) -> list[str]:
-    """The provinces ``entity`` is split into in ``parts`` ([] when it is whole)."""
-    return [p for e, p in map(split, parts) if e == entity and p is not None]
+    """The provinces ``entity`` is split into in ``parts`` ([] when it is whole), sorted."""
+    return sorted(p for e, p in map(split, parts) if e == entity and p is not None)
 
 
 def owner(file_name: str, entity: str) -> str | None:

@@ -34,26 +34,31 @@ LEDGER = [
 
 
 def test_plan_splits_only_large_entities_of_several_provinces() -> None:
+    # Heaviest first (households 1,250 bytes, members 900: the held file does not count,
+    # targets 10), parts of equal weight in the order of the entities.
     assert parts.plan(LEDGER, None) == [
-        "villages",
         "households",
         "members",
-        "assistance",
         "targets",
-    ]
-    # households weigh 1,250 bytes from provinces 11, 52 and the nation (00); members' only
-    # pending file is from one province, so it stays whole whatever its size.
-    assert parts.plan(LEDGER, 1000) == [
         "villages",
-        "households.00",
+        "assistance",
+    ]
+    # households weigh 1,250 bytes from provinces 11 (600), 52 (600) and the nation (00,
+    # 50); members' only pending file is from one province, so it stays whole whatever its
+    # size.
+    assert parts.plan(LEDGER, 1000) == [
+        "members",
         "households.11",
         "households.52",
-        "members",
-        "assistance",
+        "households.00",
         "targets",
+        "villages",
+        "assistance",
     ]
     assert parts.plan(LEDGER, 1250) == parts.plan(LEDGER, None)
-    assert parts.plan(LEDGER, 0)[1:4] == ["households.00", "households.11", "households.52"]
+    assert parts.plan(LEDGER, 0) == parts.plan(LEDGER, 1000)
+    # Whatever the order of the plan, an entity's provinces come sorted.
+    assert parts.provinces(parts.plan(LEDGER, 0), "households") == ["00", "11", "52"]
 
 
 @pytest.mark.parametrize(
