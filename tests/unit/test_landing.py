@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import landing
 from pipeline.landing import discover, late_files
 
 D = dt.date(2015, 3, 1)
@@ -59,6 +60,35 @@ def test_symlink_outside_the_folder_is_held(folder: Path, tmp_path: Path) -> Non
     os.symlink(secret, folder / "villages_510121.csv")
     (entry,) = discover(folder.parent, D)
     assert (entry.outcome, entry.reason) == ("held", "path_outside_landing")
+
+
+def test_each_file_gets_its_own_digest_and_an_unreadable_one_is_held(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Files are hashed in parallel: each digest lands on its own file's entry.
+    contents = {
+        f"villages_5101{i:02d}.csv": HEADER + f"5101{i:02d}001,v{i}\n" * i for i in range(12)
+    }
+    for name, text in contents.items():
+        (folder / name).write_text(text)
+    unreadable = "villages_510105.csv"
+    real = landing.sha256_of
+
+    def sha256_of(path: Path) -> str:
+        if path.name == unreadable:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(landing, "sha256_of", sha256_of)
+    found = _by_name(discover(folder.parent, D))
+    assert set(found) == set(contents)
+    assert found[unreadable].outcome == "held"
+    assert found[unreadable].reason == "file_unreadable"
+    assert "Permission denied" in (found[unreadable].detail or "")
+    for name, text in contents.items():
+        if name != unreadable:
+            assert found[name].outcome == "pending", name
+            assert found[name].sha256 == hashlib.sha256(text.encode()).hexdigest(), name
 
 
 def test_manifest_checks(folder: Path) -> None:
