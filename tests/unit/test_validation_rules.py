@@ -18,13 +18,22 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from contract import idcard
 from contract.landing import CONTRACT, VILLAGE_CODE_PATTERN, staging_schema
 from contract.reasons import CATALOGUE, HELD, WARNED
 from expectations import runner
-from expectations.rules import Between, RowCondition, Rule, Suite, quote_literal
+from expectations.rules import (
+    Between,
+    RowCondition,
+    Rule,
+    Suite,
+    id_expected_check_char,
+    quote_literal,
+)
 from expectations.runner import (
     FINDINGS_SCHEMA,
     ValidationEngineError,
@@ -613,6 +622,30 @@ def test_id_rules_agree_with_idcard(tmp_path):
     got = dict(outcome.findings.select("_row_number", "reason").iter_rows())
     want = {n: idcard.id_problem(i) for n, i in enumerate(ID_SAMPLES, 1) if idcard.id_problem(i)}
     assert got == want
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.from_regex(r"[0-9]{17}", fullmatch=True), min_size=1, max_size=200))
+def test_check_char_sql_agrees_with_idcard(first17s: list[str]) -> None:
+    sql = f"SELECT {id_expected_check_char('id')} FROM (SELECT unnest($ids) AS id, generate_subscripts($ids, 1) AS i) ORDER BY i"
+    got = [r[0] for r in duckdb.execute(sql, {"ids": first17s}).fetchall()]
+    assert got == [idcard.check_char(f) for f in first17s]
+
+
+def test_check_char_sql_never_fails_on_malformed_ids() -> None:
+    odd = [
+        "",
+        "1",
+        "-1234567890123456",
+        "12345678901234567890123",
+        "1234567890123456X",
+        "abc",
+        None,
+    ]
+    got = duckdb.execute(
+        f"SELECT {id_expected_check_char('id')} FROM (SELECT unnest($ids) AS id)", {"ids": odd}
+    ).fetchall()
+    assert len(got) == len(odd)
 
 
 @pytest.mark.parametrize(
