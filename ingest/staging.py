@@ -67,7 +67,7 @@ def ingest_file(
             if typed.height:
                 stg_dir.mkdir(parents=True, exist_ok=True)
                 out = stg_dir / f"{name}.{part:05d}.parquet"
-                typed.with_columns(lineage).write_parquet(out)
+                typed.with_columns(lineage).write_parquet(out, compression_level=1)
                 written.append(out)
                 faults.checkpoint("ingest.part_written")
             if held.height:
