@@ -66,9 +66,8 @@ def plan(files: Iterable[Mapping[str, Any]], split_bytes: int | None) -> list[st
 
     Heaviest first (by the bytes of their pending files; equal ones in the order of
     ``ENTITIES``, then by province): the DAG maps its ingest and validation over the parts
-    in this order, so the longest tasks start first and the last to finish is a short one;
-    run in one process (``povdb run``, ``povdb bench``), the first validation overlaps
-    the import of Great Expectations with the largest scan instead of a small one."""
+    in this order, so the longest tasks start first and the last to finish is a short
+    one."""
     weighed: list[tuple[int, str]] = []
     for entity in ENTITIES:
         pending = [f for f in files if f["entity"] == entity and f["outcome"] == "pending"]

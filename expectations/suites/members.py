@@ -19,7 +19,7 @@ from expectations.rules import (
     quote_literal,
 )
 
-VERSION = "2"  # 2: the check character computed from one integer (same results)
+VERSION = "1"
 
 _OK = id_well_formed("id_number")
 _BIRTH = id_birth_date("id_number")
