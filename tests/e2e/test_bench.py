@@ -62,12 +62,27 @@ def test_both_deliveries_run_every_stage_and_the_sums_add_up(run) -> None:
     _, doc, _ = run
     for delivery in ("initial", "delta"):
         stages = [s for s in doc["stages"] if s["delivery"] == delivery]
-        assert [s["stage"] for s in stages] == STAGES
+        names = [s["stage"] for s in stages]
+        # Every stage once, in the DAG's order: the parts' ingest, then their validation,
+        # each in the order discover planned them (heaviest first).
+        assert sorted(names) == sorted(STAGES)
+        assert names[0] == "discover" and names[-4:] == STAGES[-4:]
+        ingested = [n.split()[1] for n in names if n.startswith("ingest ")]
+        validated = [n.split()[1] for n in names if n.startswith("validate ")]
+        assert names[1 : 1 + 2 * len(ENTITIES)] == [f"ingest {e}" for e in ingested] + [
+            f"validate {e}" for e in validated
+        ]
+        assert ingested == validated
         assert all(s["seconds"] >= 0 and s["peak_rss_mb"] > 0 for s in stages)
         total = sum(s["seconds"] for s in stages)
         key = "total_s" if delivery == "initial" else "delta_s"
         assert doc[key] == pytest.approx(total, abs=0.1)
     initial = {s["stage"]: s for s in doc["stages"] if s["delivery"] == "initial"}
+    # Day one's heaviest parts are its members, then its households.
+    assert [n for n in initial if n.startswith("ingest ")][:2] == [
+        "ingest members",
+        "ingest households",
+    ]
     assert initial["ingest households"]["rows"] == doc["households"]
     assert initial["ingest members"]["rows"] == doc["members"]
     assert doc["ratio"] == pytest.approx(doc["total_s"] / doc["floor_s"], rel=0.01)
