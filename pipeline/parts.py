@@ -70,19 +70,16 @@ def plan(files: Iterable[Mapping[str, Any]], split_bytes: int | None) -> list[st
     one."""
     weighed: list[tuple[int, str]] = []
     for entity in ENTITIES:
-        pending = [f for f in files if f["entity"] == entity and f["outcome"] == "pending"]
-        provinces = sorted({province_of(f["source"]) for f in pending})
-        size = sum(f["size_bytes"] or 0 for f in pending)
-        if split_bytes is None or len(provinces) < 2 or size <= split_bytes:
+        by_province: dict[str, int] = {}
+        for f in files:
+            if f["entity"] == entity and f["outcome"] == "pending":
+                p = province_of(f["source"])
+                by_province[p] = by_province.get(p, 0) + (f["size_bytes"] or 0)
+        size = sum(by_province.values())
+        if split_bytes is None or len(by_province) < 2 or size <= split_bytes:
             weighed.append((size, entity))
         else:
-            weighed += [
-                (
-                    sum(f["size_bytes"] or 0 for f in pending if province_of(f["source"]) == p),
-                    name(entity, p),
-                )
-                for p in provinces
-            ]
+            weighed += [(by_province[p], name(entity, p)) for p in sorted(by_province)]
     # A stable sort: ties keep the order they were planned in.
     return [part for _, part in sorted(weighed, key=lambda sp: -sp[0])]
 
