@@ -48,7 +48,7 @@ from transforms.cross_checks import (
 )
 from transforms.exits import exit_checks
 from transforms.semantics import classify, parent_first_applied, versions
-from transforms.state import current, history, status_events
+from transforms.state import HISTORY_COLUMNS, current, history, status_events
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,9 @@ OUTPUTS = (
 )
 # Entities whose rows fall in a household's component; their outcomes carry household_id.
 COMPONENT_ENTITIES = ("households", "members")
+# Entities whose every version the warehouse keeps (``core.<entity>_history``); of the
+# others the transform writes the current state alone.
+HISTORY_ENTITIES = ("villages", "households")
 
 
 @dataclass(frozen=True)
@@ -227,9 +230,18 @@ def _entity_outputs(
     vers = versions(classified.lazy())
     if entity in ("villages", "households"):
         vers = _admin(vers, "village_code")
-    w.add(f"{entity}_history", _core_columns(history(vers, entity, presorted=True)))
-    now = w.add(f"{entity}_current", _core_columns(current(vers, entity, presorted=True)))
-    return vers, now
+    vers = vers.collect()
+    if entity in HISTORY_ENTITIES:
+        # The current state is the history's current versions: one pass over the versions.
+        past = w.add(
+            f"{entity}_history", _core_columns(history(vers.lazy(), entity, presorted=True))
+        )
+        now = w.add(f"{entity}_current", past.filter(pl.col("is_current")).drop(HISTORY_COLUMNS))
+    else:
+        now = w.add(
+            f"{entity}_current", _core_columns(current(vers.lazy(), entity, presorted=True))
+        )
+    return vers.lazy(), now
 
 
 def _component_buckets(
@@ -635,14 +647,13 @@ def _household_bucket(
     # Every frame below is sorted by its key and version order, as classify leaves it
     # (households by household, members by person): none is sorted again.
     households = classify(cands.pop("households"), "households", village_first.lazy()).collect()
-    hv = _entity_outputs(w, "households", households)[0].collect().lazy()
+    hv = _entity_outputs(w, "households", households)[0]
     del households
     household_first = parent_first_applied(hv, "households")
 
     classified, totals = classify_members(cands.pop("members"), household_first)
     mv, members_now = _entity_outputs(w, "members", classified)
     del classified
-    mv = mv.collect().lazy()
     events = w.add("status_events", status_events(hv, presorted=True).pipe(_admin, "village_code"))
     w.add(
         "exit_checks",

@@ -18,6 +18,8 @@ from transforms.semantics import (
 )
 
 EXIT_STATUSES = ("lifted", "returned", "removed")
+# The columns :func:`history` adds to the versions.
+HISTORY_COLUMNS = ("valid_from", "version", "valid_to", "is_current")
 
 
 def version_order(entity: str) -> list[str]:
@@ -43,7 +45,8 @@ def history(versions: pl.LazyFrame, entity: str, *, presorted: bool = False) -> 
 
     ``valid_from`` is the version's ``updated_at`` (targets: its delivery date at
     midnight UTC); ``valid_to`` is the next version's ``valid_from``, null for the current
-    version. ``presorted``: see :func:`in_version_order`.
+    version. ``is_current`` marks the last version of each key: the rows of
+    :func:`current`. ``presorted``: see :func:`in_version_order`.
     """
     key = list(CONTRACT[entity].key)
     if CONTRACT[entity].has_updated_at:
@@ -55,8 +58,9 @@ def history(versions: pl.LazyFrame, entity: str, *, presorted: bool = False) -> 
     return (
         in_version_order(versions, entity, presorted=presorted)
         .with_columns(valid_from=valid_from, version=(row - first_row + 1).cast(pl.Int32))
-        .with_columns(valid_to=next_in_key(pl.col("valid_from"), key))
-        .with_columns(is_current=pl.col("valid_to").is_null())
+        .with_columns(
+            valid_to=next_in_key(pl.col("valid_from"), key), is_current=~same_key_as_next(key)
+        )
     )
 
 

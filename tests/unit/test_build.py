@@ -23,7 +23,6 @@ OUTPUTS = (
     "households_history",
     "members_outcomes",
     "members_current",
-    "members_history",
     "status_events",
     "exit_checks",
     "cross_warnings",
@@ -284,3 +283,25 @@ def test_a_scoped_transform_gives_the_full_transforms_rows_of_its_components(
         assert got.equals(want), name
     # The component of the movers (A and B's households) is untouched by this scope.
     assert _read(scoped, "members_outcomes")["record_key"].to_list() == ["HC0000000000000001"]
+
+
+def test_the_outputs_are_what_the_load_reads_and_each_current_state_ends_its_history(
+    staging: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    build_core(staging, out)
+    written = {d.name for d in out.iterdir() if not d.name.startswith(".")}
+    assert written == set(transforms.build.OUTPUTS)
+    for entity in transforms.build.HISTORY_ENTITIES:
+        key = "village_code" if entity == "villages" else "household_id"
+        history = _read(out, f"{entity}_history")
+        # One current version per key: its last, the only one without an end.
+        assert history.filter(pl.col("is_current"))[key].is_unique().all(), entity
+        assert history["is_current"].equals(history["valid_to"].is_null()), entity
+        last = history.sort("version").group_by(key, maintain_order=True).last()
+        assert last["is_current"].all(), entity
+        current = history.filter(pl.col("is_current")).drop(
+            "valid_from", "version", "valid_to", "is_current"
+        )
+        assert current.equals(_read(out, f"{entity}_current")), entity
+    assert _read(out, "households_history").height > _read(out, "households_current").height

@@ -159,7 +159,6 @@ OUTCOME = {
     "effective_date": pl.Date(),
 }
 CURRENT = {"id_number": pl.String(), "household_id": pl.String(), "relation": pl.String()}
-HISTORY = {**CURRENT, "valid_to": pl.Datetime("us", "UTC")}
 HOUSEHOLD = {"household_id": pl.String(), "effective_date": pl.Date()}
 
 
@@ -167,12 +166,11 @@ HOUSEHOLD = {"household_id": pl.String(), "effective_date": pl.Date()}
 class Expected:
     held: set[tuple[str, dt.date]]  # (person, date) of the rows held; the others applied
     current: list[tuple[str, str, str]]  # (person, household, relation)
-    history: list[tuple[str, str, str, dt.date | None]]  # ... and the date it was replaced
 
 
 def _assert_members(out: Path, rows: list[Row], expected: Expected) -> None:
-    """Every member row's outcome, the current members and every version's valid_to;
-    H0's head is applied, current and never replaced."""
+    """Every member row's outcome and the current members; H0's head is applied and
+    current."""
     outcomes = [
         (r.person, r.day, "held", "household_head_count", None)
         if (r.person, r.day) in expected.held
@@ -180,13 +178,8 @@ def _assert_members(out: Path, rows: list[Row], expected: Expected) -> None:
         for r in [BYSTANDER, *rows]
     ]
     current = [(p, household_id(h), rel) for p, h, rel in [BYSTANDER[:3], *expected.current]]
-    history = [
-        (p, household_id(h), rel, None if until is None else ts(until))
-        for p, h, rel, until in [(*BYSTANDER[:3], None), *expected.history]
-    ]
     _check(out, "members_outcomes", outcomes, OUTCOME)
     _check(out, "members_current", current, CURRENT)
-    _check(out, "members_history", history, HISTORY)
 
 
 # ------------------------------------------------------------------ the cases
@@ -208,7 +201,6 @@ CASES = [
         Expected(
             held={("P", D2)},
             current=[("P", "H1", "head"), ("Q", "H2", "head")],
-            history=[("P", "H1", "head", None), ("Q", "H2", "head", None)],
         ),
     ),
     Case(
@@ -223,11 +215,6 @@ CASES = [
         Expected(
             held={("P", D3), ("R", D5)},
             current=[("P", "H1", "head"), ("Q", "H2", "head"), ("R", "H3", "head")],
-            history=[
-                ("P", "H1", "head", None),
-                ("Q", "H2", "head", None),
-                ("R", "H3", "head", None),
-            ],
         ),
     ),
     Case(
@@ -248,13 +235,6 @@ CASES = [
                 ("Y", "H3", "spouse"),
                 ("Z", "H3", "head"),
             ],
-            history=[
-                ("P", "H1", "head", None),
-                ("Q", "H2", "head", None),
-                ("Y", "H2", "spouse", D3),
-                ("Y", "H3", "spouse", None),
-                ("Z", "H3", "head", None),
-            ],
         ),
     ),
     Case(
@@ -269,7 +249,6 @@ CASES = [
         Expected(
             held={("P1", D2), ("P3", D3), ("P4", D4), ("P5", D5)},
             current=[(f"P{n}", f"H{n}", "head") for n in range(1, 6)],
-            history=[(f"P{n}", f"H{n}", "head", None) for n in range(1, 6)],
         ),
     ),
     Case(
@@ -283,12 +262,6 @@ CASES = [
         Expected(
             held=set(),
             current=[("P", "H1", "spouse"), ("R", "H1", "head")],
-            history=[
-                ("P", "H1", "head", D2),
-                ("P", "H1", "spouse", None),
-                ("R", "H1", "spouse", D2),
-                ("R", "H1", "head", None),
-            ],
         ),
     ),
 ]
@@ -322,17 +295,10 @@ LATE_CASES = [
         without=Expected(
             held={("S", D4)},
             current=[("P", "H1", "head"), ("R", "H3", "head")],
-            history=[("P", "H1", "head", None), ("R", "H3", "head", None)],
         ),
         with_late=Expected(
             held=set(),
             current=[("P", "H3", "child"), ("R", "H3", "head"), ("S", "H1", "head")],
-            history=[
-                ("P", "H1", "head", D2),
-                ("P", "H3", "child", None),
-                ("R", "H3", "head", None),
-                ("S", "H1", "head", None),
-            ],
         ),
     ),
     LateCase(
@@ -342,20 +308,10 @@ LATE_CASES = [
         without=Expected(
             held=set(),
             current=[("P", "H2", "head"), ("R", "H3", "head")],
-            history=[
-                ("P", "H3", "child", D4),
-                ("P", "H2", "head", None),
-                ("R", "H3", "head", None),
-            ],
         ),
         with_late=Expected(
             held={("P", D4)},
             current=[("P", "H3", "child"), ("Q", "H2", "head"), ("R", "H3", "head")],
-            history=[
-                ("P", "H3", "child", None),
-                ("Q", "H2", "head", None),
-                ("R", "H3", "head", None),
-            ],
         ),
     ),
 ]
@@ -443,7 +399,6 @@ PLACED = {
     "households_history": "household_id",
     "members_outcomes": "household_id",
     "members_current": "household_id",
-    "members_history": "household_id",
     "status_events": "household_id",
     "exit_checks": "household_id",
     "cross_warnings": "record_key",
