@@ -227,21 +227,17 @@ def _entity_outputs(
         ),
     )
     w.counts[f"{entity}_rows"] = w.counts.get(f"{entity}_rows", 0) + classified.height
-    vers = versions(classified.lazy())
+    selected = versions(classified.lazy())
     if entity in ("villages", "households"):
-        vers = _admin(vers, "village_code")
-    vers = vers.collect()
+        selected = _admin(selected, "village_code")
+    vers = selected.collect().lazy()
     if entity in HISTORY_ENTITIES:
         # The current state is the history's current versions: one pass over the versions.
-        past = w.add(
-            f"{entity}_history", _core_columns(history(vers.lazy(), entity, presorted=True))
-        )
+        past = w.add(f"{entity}_history", _core_columns(history(vers, entity, presorted=True)))
         now = w.add(f"{entity}_current", past.filter(pl.col("is_current")).drop(HISTORY_COLUMNS))
     else:
-        now = w.add(
-            f"{entity}_current", _core_columns(current(vers.lazy(), entity, presorted=True))
-        )
-    return vers.lazy(), now
+        now = w.add(f"{entity}_current", _core_columns(current(vers, entity, presorted=True)))
+    return vers, now
 
 
 def _component_buckets(
