@@ -52,7 +52,8 @@ from warehouse.sqlfiles import sql_literal
 log = logging.getLogger(__name__)
 
 # Core tables that store a person's key beside their resident ID: {table: (ID column, key
-# column)}. The load keys each row as it writes it (:func:`_keyed`); publish copies the key.
+# column)}. The load keys each row of a transform's output as it writes it (:func:`_keyed`);
+# core.households copies its keys from core.households_history; publish copies the key.
 PERSON_KEYS = {
     "core.members": ("id_number", "person_key"),
     "core.households": ("head_id_number", "head_key"),
@@ -249,14 +250,16 @@ def _record_ledgers(
             )
 
 
-# Derived tables and the transform output each is written from: (table, output or SQL file
-# of state/, the column that places its rows in a component or None for tables replaced
+# Derived tables, in the order they are written, and what each is written from: (table,
+# transform output, SQL file of state/ over outputs or of core/ over the tables written
+# before it, the column that places its rows in a component or None for tables replaced
 # whole on every path).
 DERIVED: tuple[tuple[str, str, str | None], ...] = (
     ("core.villages", "villages_current", None),
     ("core.villages_history", "villages_history", None),
-    ("core.households", "households_current", "household_id"),
     ("core.households_history", "households_history", "household_id"),
+    # The history's current versions, their heads keyed once (in the history).
+    ("core.households", "core/households.sql", "household_id"),
     ("core.members", "members_current", "household_id"),
     ("core.assistance", "assistance_current", None),
     ("core.targets", "targets_current", None),
@@ -280,8 +283,22 @@ INCREMENTAL_DELETES = {
 }
 
 
-def _source(table: str, output: str, outputs: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
-    """The FROM clause (and its parameters) of ``table``'s rows in the transform's output."""
+def _source(
+    table: str, output: str, outputs: Mapping[str, str], placed_by: str | None, incremental: bool
+) -> tuple[str, dict[str, Any]]:
+    """The FROM clause (and its parameters) of ``table``'s rows: a transform output, the
+    query of a SQL file over outputs (state/), or over core tables written before it
+    (core/; on the incremental path, the rows of the affected households only)."""
+    if output.startswith("core/"):
+        source = f"({sqlfiles.read(output)}) AS derived"
+        if incremental:
+            if placed_by is None:
+                raise ValueError(f"{table} is derived from core tables but not placed")
+            source = (
+                f"(SELECT * FROM {source} WHERE {placed_by} IN"
+                " (SELECT household_id FROM affected)) AS scoped"
+            )
+        return source, {}
     if output.endswith(".sql"):
         sql = sqlfiles.read(output)
         return f"({sql}) AS derived", sqlfiles.parameters(sql, outputs)
@@ -357,8 +374,8 @@ def _derive(
     counts: dict[str, int] = {}
     for table, output, placed_by in DERIVED:
         started = time.perf_counter()
-        source, params = _source(table, output, outputs)
-        if table in PERSON_KEYS:
+        source, params = _source(table, output, outputs, placed_by, incremental)
+        if table in PERSON_KEYS and not output.endswith(".sql"):
             source = _keyed(table, source)
             params.update(key_params)
         if not incremental:
