@@ -65,10 +65,13 @@ SPLIT_PASS_HOUSEHOLDS = 10_000_000
 SPLIT_MIN_BATCHES = 3
 
 
+# Entities whose every version the warehouse keeps (``core.<entity>_history``; the load
+# takes the current state from it); of the others the transform writes the current state.
+HISTORY_ENTITIES = ("villages", "households")
 OUTPUTS = (
-    *(f"{e}_{kind}" for e in ENTITIES for kind in ("current", "outcomes")),
-    "villages_history",
-    "households_history",
+    *(f"{e}_outcomes" for e in ENTITIES),
+    *(f"{e}_current" for e in ENTITIES if e not in HISTORY_ENTITIES),
+    *(f"{e}_history" for e in HISTORY_ENTITIES),
     "status_events",
     "exit_checks",
     "cross_warnings",
@@ -78,9 +81,6 @@ OUTPUTS = (
 )
 # Entities whose rows fall in a household's component; their outcomes carry household_id.
 COMPONENT_ENTITIES = ("households", "members")
-# Entities whose every version the warehouse keeps (``core.<entity>_history``); of the
-# others the transform writes the current state alone.
-HISTORY_ENTITIES = ("villages", "households")
 
 
 @dataclass(frozen=True)
@@ -232,9 +232,10 @@ def _entity_outputs(
         selected = _admin(selected, "village_code")
     vers = selected.collect().lazy()
     if entity in HISTORY_ENTITIES:
-        # The current state is the history's current versions: one pass over the versions.
+        # The current state is the history's current versions (what the load reads).
         past = w.add(f"{entity}_history", _core_columns(history(vers, entity, presorted=True)))
-        now = w.add(f"{entity}_current", past.filter(pl.col("is_current")).drop(HISTORY_COLUMNS))
+        now = past.filter(pl.col("is_current")).drop(HISTORY_COLUMNS)
+        w.counts[f"{entity}_current"] = w.counts.get(f"{entity}_current", 0) + now.height
     else:
         now = w.add(f"{entity}_current", _core_columns(current(vers, entity, presorted=True)))
     return vers, now

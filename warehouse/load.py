@@ -255,8 +255,8 @@ def _record_ledgers(
 # before it, the column that places its rows in a component or None for tables replaced
 # whole on every path).
 DERIVED: tuple[tuple[str, str, str | None], ...] = (
-    ("core.villages", "villages_current", None),
     ("core.villages_history", "villages_history", None),
+    ("core.villages", "core/villages.sql", None),
     ("core.households_history", "households_history", "household_id"),
     # The history's current versions, their heads keyed once (in the history).
     ("core.households", "core/households.sql", "household_id"),
@@ -288,12 +288,11 @@ def _source(
 ) -> tuple[str, dict[str, Any]]:
     """The FROM clause (and its parameters) of ``table``'s rows: a transform output, the
     query of a SQL file over outputs (state/), or over core tables written before it
-    (core/; on the incremental path, the rows of the affected households only)."""
+    (core/; on the incremental path, the rows of the affected households only, where the
+    table is placed in components)."""
     if output.startswith("core/"):
         source = f"({sqlfiles.read(output)}) AS derived"
-        if incremental:
-            if placed_by is None:
-                raise ValueError(f"{table} is derived from core tables but not placed")
+        if incremental and placed_by is not None:
             source = (
                 f"(SELECT * FROM {source} WHERE {placed_by} IN"
                 " (SELECT household_id FROM affected)) AS scoped"
