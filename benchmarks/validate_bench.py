@@ -39,7 +39,7 @@ def generate(rows: int, out_dir: Path) -> list[Path]:
     import duckdb
 
     from contract.landing import CAUSES
-    from expectations.rules import id_expected_check_char
+    from expectations.rules import id_expected_check_char, id_first17
 
     causes = [c for c, _ in CAUSES if c not in ("funds", "transport", "skills")]
     cause_list = "[" + ", ".join(f"'{c}'" for c in causes) + "]"
@@ -66,7 +66,7 @@ def generate(rows: int, out_dir: Path) -> list[Path]:
         FROM base
         """
     )
-    check = id_expected_check_char("id17")
+    check = id_expected_check_char(id_first17("id17"))
     select = f"""
         SELECT
             village_code || lpad(CAST(i % 10000 AS VARCHAR), 4, '0') AS household_id,

@@ -167,7 +167,7 @@ def _create_checks_table(
         SELECT _file_name, _row_number, _fails,
                CASE WHEN _fails <> 0 THEN CAST({suite.record_key_sql} AS VARCHAR) END
                    AS _record_key
-        FROM (SELECT *, {mask or "0"} AS _fails FROM {STAGING_VIEW})
+        FROM (SELECT *, {mask or "0"} AS _fails FROM {suite.rows_sql(STAGING_VIEW)})
         """
     )
     flags = "".join(

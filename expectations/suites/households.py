@@ -12,13 +12,15 @@ from expectations.rules import (
     RowCondition,
     Rule,
     Suite,
-    id_birth_date,
     id_expected_check_char,
-    id_well_formed,
+    id_helpers,
     quote_literal,
 )
 
-VERSION = "1"
+VERSION = "2"
+
+# The head ID's helper columns, computed once per row (Suite.helpers).
+_OK, _BIRTH, _17 = (name for name, _ in id_helpers("head_id_number", "_head_id"))
 
 _CAUSES = HOUSEHOLDS.column("main_cause").enum_codes
 _CAUSE_LIST = "[" + ", ".join(quote_literal(c) for c in _CAUSES) + "]"
@@ -28,6 +30,7 @@ SUITE = Suite(
     entity="households",
     version=VERSION,
     record_key_sql="household_id",
+    helpers=id_helpers("head_id_number", "_head_id"),
     rules=(
         Rule(
             "household_id_format",
@@ -67,9 +70,7 @@ SUITE = Suite(
             "head_id_birth_date",
             "error",
             "id_birth_date_mismatch",
-            RowCondition(
-                f"{id_well_formed('head_id_number')} AND {id_birth_date('head_id_number')} IS NULL"
-            ),
+            RowCondition(f"{_OK} AND {_BIRTH} IS NULL"),
             "The birth date inside head_id_number is a real date.",
         ),
         Rule(
@@ -77,9 +78,8 @@ SUITE = Suite(
             "error",
             "id_check_char_invalid",
             RowCondition(
-                f"{id_well_formed('head_id_number')} "
-                f"AND {id_birth_date('head_id_number')} IS NOT NULL "
-                f"AND substr(head_id_number, 18, 1) <> {id_expected_check_char('head_id_number')}"
+                f"{_OK} AND {_BIRTH} IS NOT NULL "
+                f"AND substr(head_id_number, 18, 1) <> {id_expected_check_char(_17)}"
             ),
             "The ISO 7064 MOD 11-2 check character of head_id_number is right.",
         ),

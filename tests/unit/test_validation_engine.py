@@ -93,7 +93,7 @@ def _reference(entity: str, paths: list[Path], delivery_date: dt.date) -> Valida
     results = []
     for rule in suite.rules:
         failing = con.sql(
-            f"SELECT _file_name, _row_number, {key} AS record_key FROM staged "
+            f"SELECT _file_name, _row_number, {key} AS record_key FROM {suite.rows_sql('staged')} "
             f"WHERE ({bind(rule.check.failing_sql(), delivery_date)}) IS TRUE "
             "ORDER BY _file_name, _row_number"
         ).pl()

@@ -32,6 +32,7 @@ from expectations.rules import (
     Rule,
     Suite,
     id_expected_check_char,
+    id_first17,
     quote_literal,
 )
 from expectations.runner import (
@@ -627,7 +628,7 @@ def test_id_rules_agree_with_idcard(tmp_path):
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.from_regex(r"[0-9]{17}", fullmatch=True), min_size=1, max_size=200))
 def test_check_char_sql_agrees_with_idcard(first17s: list[str]) -> None:
-    sql = f"SELECT {id_expected_check_char('id')} FROM (SELECT unnest($ids) AS id, generate_subscripts($ids, 1) AS i) ORDER BY i"
+    sql = f"SELECT {id_expected_check_char(id_first17('id'))} FROM (SELECT unnest($ids) AS id, generate_subscripts($ids, 1) AS i) ORDER BY i"
     got = [r[0] for r in duckdb.execute(sql, {"ids": first17s}).fetchall()]
     assert got == [idcard.check_char(f) for f in first17s]
 
@@ -643,7 +644,8 @@ def test_check_char_sql_never_fails_on_malformed_ids() -> None:
         None,
     ]
     got = duckdb.execute(
-        f"SELECT {id_expected_check_char('id')} FROM (SELECT unnest($ids) AS id)", {"ids": odd}
+        f"SELECT {id_expected_check_char(id_first17('id'))} FROM (SELECT unnest($ids) AS id)",
+        {"ids": odd},
     ).fetchall()
     assert len(got) == len(odd)
 
