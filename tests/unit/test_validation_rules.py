@@ -908,6 +908,29 @@ def test_suite_version_is_bumped_when_rules_change(entity):
     )
 
 
+@pytest.mark.parametrize("entity", list(CONTRACT))
+def test_suite_helpers_are_new_columns_read_by_row_conditions_and_fingerprinted(entity):
+    """A helper shadows no staging column, is read by a rule the runner evaluates in its
+    checks table (never by a rule GX evaluates on the data, which has no helpers), and
+    changing one changes the suite's fingerprint."""
+    import dataclasses
+    import re
+
+    suite = SUITES[entity]
+    names = [name for name, _ in suite.helpers]
+    assert len(set(names)) == len(names)
+    assert not set(names) & set(staging_schema(entity))
+    for name in names:
+        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        readers = [r for r in suite.rules if pattern.search(r.check.failing_sql())]
+        assert readers, f"helper {name} is read by no rule"
+        assert all(r.check.on_flag for r in readers), name
+    if suite.helpers:
+        (name, sql), *rest = suite.helpers
+        changed = dataclasses.replace(suite, helpers=((name, sql + " AND true"), *rest))
+        assert fingerprint(changed) != fingerprint(suite)
+
+
 def test_runner_import_does_not_import_great_expectations():
     code = "import sys, expectations.runner, expectations.suites; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
