@@ -1,6 +1,8 @@
 """A data root of release 0.1.0 upgrades in place: the current code migrates its warehouse,
 runs the next delivery date and re-runs an earlier one, and ends with the same warehouse
-and snapshot as a data root that the current code built from the start.
+and snapshot as a data root that the current code built from the start, but for one
+record: the validation ledger keeps the suite version that validated each date, so a date
+the release validated and that was not run again keeps the release's version.
 
 The data root is tests/fixtures/release_0_1_0/data_root.tar.gz (make_fixture.py there says
 how it was made). What it holds is read from it: the dates the release loaded, the
@@ -20,10 +22,11 @@ import duckdb
 import pytest
 
 from contract import pseudonym
+from expectations.suites import SUITES
 from pipeline.context import RunContext
 from pipeline.steps import run_all
 from settings import paths
-from warehouse.digest import TableDigest, differences, digests
+from warehouse.digest import TableDigest, differences, digest_columns, digests
 from warehouse.load import PERSON_KEYS
 from warehouse.loader import MIGRATIONS
 from warehouse.publish import publish_snapshot
@@ -47,10 +50,35 @@ def _migrations(root: Path) -> dict[str, dt.datetime]:
     return dict(rows)
 
 
+VALIDATION_RESULTS = "audit.validation_results"
+
+
 def _digests(db: Path) -> dict[str, TableDigest]:
     found = digests(db)
     found.pop("main.schema_migrations", None)  # asserted on by name
+    found.pop(VALIDATION_RESULTS)  # asserted on without its suite versions
     return found
+
+
+def _suite_versions(db: Path) -> dict[tuple[dt.date, str], set[str]]:
+    """Per delivery date and entity, the suite versions the validation ledger records."""
+    found: dict[tuple[dt.date, str], set[str]] = {}
+    for d, entity, version in _query(
+        db, f"SELECT DISTINCT delivery_date, entity, suite_version FROM {VALIDATION_RESULTS}"
+    ):
+        found.setdefault((d, entity), set()).add(version)
+    return found
+
+
+def _validation_rows(db: Path) -> list[tuple]:
+    """The validation ledger's rows in the columns a digest covers, less the suite version."""
+    described = _query(db, f"DESCRIBE {VALIDATION_RESULTS}")
+    columns = [
+        c
+        for c in digest_columns(VALIDATION_RESULTS, [r[0] for r in described])
+        if c != "suite_version"
+    ]
+    return _query(db, f"SELECT {', '.join(columns)} FROM {VALIDATION_RESULTS} ORDER BY ALL")
 
 
 def _unkeyed(root: Path) -> dict[str, int]:
@@ -108,6 +136,7 @@ def test_a_release_0_1_0_data_root_upgrades_in_place(
     files = sorted(p.name for p in MIGRATIONS.glob("*.sql"))
     assert set(release_migrations) <= set(files), "a migration of the release is gone"
     new_migrations = [f for f in files if f not in release_migrations]
+    release_versions = _suite_versions(upgraded / "warehouse" / "poverty.duckdb")
 
     # The upgraded root keys persons with its own secret file, as the release did.
     monkeypatch.delenv("POVDB_PSEUDONYM_SECRET", raising=False)
@@ -134,6 +163,20 @@ def test_a_release_0_1_0_data_root_upgrades_in_place(
         ours = _digests(upgraded / "warehouse" / name)
         theirs = _digests(fresh / "warehouse" / name)
         assert differences(ours, theirs) == [], name
+        assert _validation_rows(upgraded / "warehouse" / name) == _validation_rows(
+            fresh / "warehouse" / name
+        ), name
+        # Each date's validation is recorded with the suite versions that ran it: the
+        # current ones for the dates this release ran, the release's for the others.
+        current = {entity: {suite.version} for entity, suite in SUITES.items()}
+        upgraded_versions = _suite_versions(upgraded / "warehouse" / name)
+        assert _suite_versions(fresh / "warehouse" / name) == {
+            (d, entity): current[entity] for d, entity in upgraded_versions
+        }, name
+        assert upgraded_versions == {
+            (d, entity): current[entity] if d in upgrade_dates else release_versions[(d, entity)]
+            for d, entity in upgraded_versions
+        }, name
 
     snapshot = upgraded / "warehouse" / "analytics.duckdb"
     households = _digests(snapshot)["core.households"].rows
