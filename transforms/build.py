@@ -209,10 +209,11 @@ class _Writer:
 
 def _entity_outputs(
     w: _Writer, entity: str, classified: pl.DataFrame
-) -> tuple[pl.LazyFrame, pl.DataFrame]:
-    """Outcomes, history and current state of one entity's classified rows (sorted by key
-    and version order, as classify leaves them); returns the versions, in that order, and
-    the current state as written."""
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Outcomes, history (villages, households) or current state (the others) of one
+    entity's classified rows (sorted by key and version order, as classify leaves them);
+    returns the versions, in that order, and the current state (for the entities with a
+    history, its current versions, computed only if read)."""
     # Every row's outcome, for quarantine and reconciliation (small columns only).
     household = pl.col("household_id") if entity in COMPONENT_ENTITIES else pl.lit(None, pl.String)
     w.add(
@@ -234,10 +235,13 @@ def _entity_outputs(
     if entity in HISTORY_ENTITIES:
         # The current state is the history's current versions (what the load reads).
         past = w.add(f"{entity}_history", _core_columns(history(vers, entity, presorted=True)))
-        now = past.filter(pl.col("is_current")).drop(HISTORY_COLUMNS)
-        w.counts[f"{entity}_current"] = w.counts.get(f"{entity}_current", 0) + now.height
+        current_rows = int(past["is_current"].sum())
+        w.counts[f"{entity}_current"] = w.counts.get(f"{entity}_current", 0) + current_rows
+        now = past.lazy().filter(pl.col("is_current")).drop(HISTORY_COLUMNS)
     else:
-        now = w.add(f"{entity}_current", _core_columns(current(vers, entity, presorted=True)))
+        now = w.add(
+            f"{entity}_current", _core_columns(current(vers, entity, presorted=True))
+        ).lazy()
     return vers, now
 
 
@@ -654,7 +658,7 @@ def _household_bucket(
     events = w.add("status_events", status_events(hv, presorted=True).pipe(_admin, "village_code"))
     w.add(
         "exit_checks",
-        exit_checks(events.lazy(), members_now.lazy(), pl.scan_csv(REF / "poverty_lines.csv")),
+        exit_checks(events.lazy(), members_now, pl.scan_csv(REF / "poverty_lines.csv")),
     )
     w.add(
         "cross_warnings",

@@ -283,20 +283,23 @@ INCREMENTAL_DELETES = {
 }
 
 
+def _in_affected(placed_by: str) -> str:
+    """The rows of a table placed by ``placed_by`` that are of the affected households (the
+    temp table ``affected`` of an incremental load)."""
+    return f"{placed_by} IN (SELECT household_id FROM affected)"
+
+
 def _source(
-    table: str, output: str, outputs: Mapping[str, str], placed_by: str | None, incremental: bool
+    output: str, outputs: Mapping[str, str], scope: str | None
 ) -> tuple[str, dict[str, Any]]:
-    """The FROM clause (and its parameters) of ``table``'s rows: a transform output, the
-    query of a SQL file over outputs (state/), or over core tables written before it
-    (core/; on the incremental path, the rows of the affected households only, where the
-    table is placed in components)."""
+    """The FROM clause (and its parameters) of a derived table's rows: a transform output,
+    the query of a SQL file over outputs (state/), or over core tables written before it
+    (core/; only its rows that satisfy ``scope`` when given: the outputs of an incremental
+    transform hold the affected households alone, the core tables every household)."""
     if output.startswith("core/"):
         source = f"({sqlfiles.read(output)}) AS derived"
-        if incremental and placed_by is not None:
-            source = (
-                f"(SELECT * FROM {source} WHERE {placed_by} IN"
-                " (SELECT household_id FROM affected)) AS scoped"
-            )
+        if scope is not None:
+            source = f"(SELECT * FROM {source} WHERE {scope}) AS scoped"
         return source, {}
     if output.endswith(".sql"):
         sql = sqlfiles.read(output)
@@ -373,19 +376,15 @@ def _derive(
     counts: dict[str, int] = {}
     for table, output, placed_by in DERIVED:
         started = time.perf_counter()
-        source, params = _source(table, output, outputs, placed_by, incremental)
+        scope = _in_affected(placed_by) if incremental and placed_by is not None else None
+        source, params = _source(output, outputs, scope)
         if table in PERSON_KEYS and not output.endswith(".sql"):
             source = _keyed(table, source)
             params.update(key_params)
         if not incremental:
             rows = _replace(con, table, source, params)
         else:
-            if table in INCREMENTAL_DELETES:
-                where = INCREMENTAL_DELETES[table]
-            elif placed_by is not None:
-                where = f"{placed_by} IN (SELECT household_id FROM affected)"
-            else:
-                where = "true"
+            where = INCREMENTAL_DELETES.get(table, scope or "true")
             deleted = con.execute(f"DELETE FROM {table} WHERE {where}").fetchall()[0]
             inserted = _insert(con, table, source, params)
             log.info(

@@ -20,7 +20,8 @@ from expectations.rules import (
 VERSION = "2"
 
 # The head ID's helper columns, computed once per row (Suite.helpers).
-_OK, _BIRTH, _17 = (name for name, _ in id_helpers("head_id_number", "_head_id"))
+_HELPERS = id_helpers("head_id_number", "_head_id")
+_OK, _BIRTH, _17 = (name for name, _ in _HELPERS)
 
 _CAUSES = HOUSEHOLDS.column("main_cause").enum_codes
 _CAUSE_LIST = "[" + ", ".join(quote_literal(c) for c in _CAUSES) + "]"
@@ -30,7 +31,7 @@ SUITE = Suite(
     entity="households",
     version=VERSION,
     record_key_sql="household_id",
-    helpers=id_helpers("head_id_number", "_head_id"),
+    helpers=_HELPERS,
     rules=(
         Rule(
             "household_id_format",

@@ -21,7 +21,8 @@ from expectations.rules import (
 VERSION = "2"
 
 # The ID's helper columns, computed once per row (Suite.helpers).
-_OK, _BIRTH, _17 = (name for name, _ in id_helpers("id_number", "_id"))
+_HELPERS = id_helpers("id_number", "_id")
+_OK, _BIRTH, _17 = (name for name, _ in _HELPERS)
 
 
 def _enum(column: str) -> Rule:
@@ -39,7 +40,7 @@ SUITE = Suite(
     version=VERSION,
     # A 20-character disability number keys the person by its first 18 characters.
     record_key_sql="CASE WHEN length(id_number) = 20 THEN substr(id_number, 1, 18) ELSE id_number END",
-    helpers=id_helpers("id_number", "_id"),
+    helpers=_HELPERS,
     rules=(
         Rule(
             "id_format",
