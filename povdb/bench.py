@@ -9,8 +9,11 @@ One benchmark run:
    database file, with no validation and no transform;
 3. runs every stage of the nightly run (discover, ingest, validate, transform, load,
    publish, report) on a fresh data root for day one, then for the change delivery, as the
-   DAG's tasks do (``pipeline.steps``), in this process; per stage: seconds, rows, rows/s
-   and the stage's own peak RSS (the kernel high-water mark, reset before each stage);
+   DAG's tasks do (``pipeline.steps``), in this process; per stage: seconds, rows, rows/s,
+   the stage's own peak RSS (the kernel high-water mark, reset before each stage) and the
+   CPU time it took (every thread of this process, user and system): CPU seconds over
+   seconds is the number of cores a stage kept busy, so a stage near the machine's core
+   count is bound by its work, one well under it by waiting or by a serial part;
 4. times the analyst guide's example queries on the published snapshot, read-only, as an
    analyst runs them (best of three after a first run);
 5. runs ``povdb verify`` on the data root: the warehouse the two nights built (the second
@@ -84,6 +87,14 @@ def peak_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s() -> float:
+    """CPU seconds this process has used so far, every thread, user and system."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine() -> dict[str, Any]:
@@ -184,7 +195,7 @@ def floor(landing_day: Path, db_path: Path) -> dict[str, Any]:
 
     if db_path.exists():
         db_path.unlink()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_s()
     rows = 0
     con = duckdb.connect(str(db_path))
     try:
@@ -205,8 +216,14 @@ def floor(landing_day: Path, db_path: Path) -> dict[str, Any]:
     finally:
         con.close()
     seconds = time.perf_counter() - started
+    cpu = cpu_s() - cpu_started
     db_path.unlink()
-    return {"seconds": round(seconds, 1), "rows": rows, "rows_per_s": round(rows / seconds)}
+    return {
+        "seconds": round(seconds, 1),
+        "cpu_s": round(cpu, 1),
+        "rows": rows,
+        "rows_per_s": round(rows / seconds),
+    }
 
 
 def fresh_root(root: Path) -> None:
@@ -244,9 +261,10 @@ def run_delivery(root: Path, day: dt.date, label: str) -> list[dict[str, Any]]:
         for stage, entity in plan:  # discover appends the rest, once it has planned the parts
             fn: Callable[..., dict] = getattr(steps, stage)
             reset_peak()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), cpu_s()
             out = fn(ctx, entity) if entity else fn(ctx)
             seconds = time.perf_counter() - started
+            cpu = cpu_s() - cpu_started
             if stage == "discover":
                 plan += [("ingest", p) for p in out["parts"]]
                 plan += [("validate", p) for p in out["parts"]]
@@ -259,6 +277,7 @@ def run_delivery(root: Path, day: dt.date, label: str) -> list[dict[str, Any]]:
                 "rows": rows,
                 "rows_per_s": round(rows / seconds) if rows and seconds > 0 else None,
                 "peak_rss_mb": round(peak_mb()),
+                "cpu_s": round(cpu, 2),
             }
             if stage == "transform":
                 row["load_path"] = out.get("load_path")
@@ -267,7 +286,7 @@ def run_delivery(root: Path, day: dt.date, label: str) -> list[dict[str, Any]]:
             results.append(row)
             _say(
                 f"{label} {row['stage']}: {row['seconds']} s, {rows or '-'} rows,"
-                f" peak {row['peak_rss_mb']} MiB"
+                f" peak {row['peak_rss_mb']} MiB, CPU {row['cpu_s']} s{_cores(cpu, seconds)}"
             )
     finally:
         steps.release_lock(ctx)
@@ -327,8 +346,13 @@ def time_queries(snapshot: Path, repeat: int = 3) -> list[dict[str, Any]]:
 # --- the run ----------------------------------------------------------------------------
 
 
-def _sum_s(stages: list[dict[str, Any]]) -> float:
-    return round(sum(s["seconds"] for s in stages), 1)
+def _sum_s(stages: list[dict[str, Any]], key: str = "seconds") -> float:
+    return round(sum(s[key] for s in stages), 1)
+
+
+def _cores(cpu: float, seconds: float) -> str:
+    """`` (N cores busy)``: CPU seconds over wall seconds; nothing for an instant."""
+    return f" ({cpu / seconds:.2f} cores busy)" if seconds >= 0.05 else ""
 
 
 def bench(scale: str, root: Path, *, households: int | None = None) -> dict[str, Any]:
@@ -339,7 +363,10 @@ def bench(scale: str, root: Path, *, households: int | None = None) -> dict[str,
 
     _say("floor: DuckDB reading the day-one CSV files into tables ...")
     fl = floor(root / "landing" / day1.isoformat(), root / "floor.duckdb")
-    _say(f"floor: {fl['seconds']} s for {fl['rows']:,} rows")
+    _say(
+        f"floor: {fl['seconds']} s for {fl['rows']:,} rows,"
+        f" CPU {fl['cpu_s']} s{_cores(fl['cpu_s'], fl['seconds'])}"
+    )
 
     initial = run_delivery(root, day1, "initial")
     delta = run_delivery(root, day2, "delta")
@@ -367,7 +394,9 @@ def bench(scale: str, root: Path, *, households: int | None = None) -> dict[str,
         "stages": initial + delta,
         "total_s": total,
         "floor_s": fl["seconds"],
+        "floor_cpu_s": fl["cpu_s"],
         "floor_rows": fl["rows"],
+        "total_cpu_s": _sum_s(initial, "cpu_s"),
         "ratio": round(total / fl["seconds"], 2) if fl["seconds"] else None,
         "delta_s": delta_s,
         "delta_households": data["rows"].get(day2.isoformat(), {}).get("households"),
@@ -482,6 +511,9 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         f"scale {doc['scale']}: {doc['households']:,} households, {doc['members']:,} members",
         f"initial {doc['total_s']:.1f} s, floor {doc['floor_s']:.1f} s, ratio {doc['ratio']}"
         f" (target <= {t['ratio']}, aim {t['ratio_aim']}: {ok[t['ratio_ok']]})",
+        f"CPU: initial {doc['total_cpu_s']:.1f} s"
+        f"{_cores(doc['total_cpu_s'], doc['total_s'])}, floor {doc['floor_cpu_s']:.1f} s"
+        f"{_cores(doc['floor_cpu_s'], doc['floor_s'])}, of {doc['machine']['cpus']} cores",
         f"peak RSS {doc['peak_rss_mb']:,} MiB (target < {RSS_TARGET_MB:,}: {ok[t['peak_rss_ok']]})",
         f"change delivery {doc['delta_s']:.1f} s, {doc['delta_path']} path,"
         f" {doc.get('delta_publish_mode')} publish,"

@@ -47,6 +47,8 @@ def test_the_document_has_every_field(run) -> None:
         "stages",
         "total_s",
         "floor_s",
+        "floor_cpu_s",
+        "total_cpu_s",
         "ratio",
         "delta_s",
         "peak_rss_mb",
@@ -87,6 +89,21 @@ def test_both_deliveries_run_every_stage_and_the_sums_add_up(run) -> None:
     assert initial["ingest members"]["rows"] == doc["members"]
     assert doc["ratio"] == pytest.approx(doc["total_s"] / doc["floor_s"], rel=0.01)
     assert doc["floor_rows"] == sum(doc["rows"]["2015-03-01"].values())
+
+
+def test_each_stage_s_cpu_time_is_its_own(run) -> None:
+    """CPU seconds per stage: this process's threads during the stage alone, so never more
+    than its seconds times the cores (a clock tick of slack), and more than nothing where
+    a stage reads every row."""
+    _, doc, _ = run
+    cores = doc["machine"]["cpus"]
+    for s in doc["stages"]:
+        assert 0 <= s["cpu_s"] <= s["seconds"] * cores + 0.05, s
+    initial = {s["stage"]: s for s in doc["stages"] if s["delivery"] == "initial"}
+    for stage in ("ingest members", "validate members", "transform", "load", "publish"):
+        assert initial[stage]["cpu_s"] > 0, stage
+    assert doc["total_cpu_s"] == pytest.approx(sum(s["cpu_s"] for s in initial.values()), abs=0.1)
+    assert 0 < doc["floor_cpu_s"] <= doc["floor_s"] * cores + 0.1
 
 
 def test_the_change_delivery_touches_about_half_a_percent_of_households(run) -> None:
