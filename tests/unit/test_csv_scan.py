@@ -7,9 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ingest_diff import assert_same_ingest, scanned_files, stage
 
 from generator import generate
@@ -276,3 +279,52 @@ def test_a_bad_scan_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POVDB_INGEST_SCAN", "maybe")
     with pytest.raises(ValueError, match="POVDB_INGEST_SCAN must be"):
         settings.ingest_scan()
+
+
+# Bytes a CSV block is made of, line ends and quotes over-represented.
+BLOCK_BYTES = st.lists(
+    st.sampled_from([b"a", b",", b'"', b"\n", b"\r\n", b"\r", b"\n\n", b"\n\r\n", b"\xe6\x9d\x91"]),
+    max_size=60,
+).map(b"".join)
+
+
+@given(BLOCK_BYTES)
+def test_the_probe_counts_line_feeds_and_finds_blank_lines_as_bytes_do(block: bytes) -> None:
+    """The probe's NumPy look at a block agrees with the plain byte searches it stands for:
+    the line feeds are counted, and a blank line is ``\\n\\n`` or (in a block with carriage
+    returns) ``\\n\\r\\n``."""
+    feeds = csv_scan._line_feeds(block)
+    assert feeds.size == block.count(b"\n")
+    assert all(block[i] == 0x0A for i in feeds)
+    crlf = b"\r" in block
+    expected = b"\n\n" in block or (crlf and b"\n\r\n" in block)
+    assert csv_scan._blank_line(block, feeds, crlf) == expected
+
+
+def test_files_are_probed_side_by_side_and_reported_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """probe_all gives each file's probe in the files' order, None where the probe leaves
+    the file to the judge, and looks at several files at once."""
+    bodies = [_villages(3), _villages(2) + "\n" + ROW.format(9, 9), _villages(5).rstrip("\n")]
+    files = [
+        CsvFile(_copy(f"villages_51012{i}.csv", tmp_path, b.encode()), f"51012{i}", None)
+        for i, b in enumerate(bodies)
+    ]
+    monkeypatch.setattr(csv_scan.os, "cpu_count", lambda: 2)
+    threads: set[str] = set()
+    real = csv_scan.probe
+
+    def recording(f: CsvFile, entity: str) -> csv_scan.Probe | None:
+        threads.add(threading.current_thread().name)
+        return real(f, entity)
+
+    monkeypatch.setattr(csv_scan, "probe", recording)
+    probes = csv_scan.probe_all(files, "villages")
+    assert [p and p.file for p in probes] == [files[0], None, files[2]]
+    assert [p and (p.line_feeds, p.ends_with_line_feed) for p in probes] == [
+        (4, True),
+        None,
+        (5, False),
+    ]
+    assert threading.main_thread().name not in threads
