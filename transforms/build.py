@@ -297,13 +297,18 @@ def _component_buckets(
             # national scale. Persons are grouped by a hash of their ID only to pick the
             # candidates: a collision adds a non-mover's rows to ``moves``, and the labels
             # then propagate by the ID itself, so the components are exact (an incremental
-            # run, which sees only its scope's rows, finds the same ones).
+            # run, which sees only its scope's rows, finds the same ones). A household id
+            # of 16 digits (every one validation passes) is compared as the number it
+            # spells, one to one; a person with a row of any other spelling is a candidate.
             moves = con.sql(
                 "WITH m AS (SELECT id_number, household_id"
                 "   FROM read_parquet($files, union_by_name = true)"
                 f"   WHERE household_id IS NOT NULL{within}),"
-                " movers AS (SELECT hash(id_number) AS h FROM m GROUP BY h"
-                "   HAVING min(household_id) <> max(household_id))"
+                " numbered AS (SELECT hash(id_number) AS h,"
+                "   CASE WHEN regexp_full_match(household_id, '[0-9]{16}')"
+                "   THEN CAST(household_id AS BIGINT) END AS k FROM m),"
+                " movers AS (SELECT h FROM numbered GROUP BY h"
+                "   HAVING min(k) <> max(k) OR count(*) > count(k))"
                 " SELECT DISTINCT id_number, household_id FROM m"
                 " WHERE hash(id_number) IN (SELECT h FROM movers)",
                 params={"files": members},

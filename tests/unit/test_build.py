@@ -208,6 +208,47 @@ def test_a_chain_of_movers_keeps_its_households_in_one_bucket(
         assert len({bucket["h1"], bucket["h4"], bucket["h5"]}) == 3
 
 
+def test_movers_are_found_exactly_whatever_the_household_ids_look_like(tmp_path: Path) -> None:
+    # Ids of 16 digits are compared as numbers, others by their text: a person in two
+    # households of 16 digits, in one of 16 digits and one of another spelling (the same
+    # number with a sign in front: another household), or in two of other spellings joins
+    # them; a person delivered twice in one household joins nothing.
+    h = [f"{COUNTY_A}001001{i:04d}" for i in range(1, 8)]
+    other, text1, text2 = "+" + h[3], "h-one", "h-two"
+    stg = tmp_path / "staging"
+    _write(stg, "households", [_household(x, 1, D1, 9) for x in h])
+    _write(
+        stg,
+        "members",
+        [
+            _member("M1", h[0], "head", D1, 9),
+            _member("M1", h[1], "head", D2, 9),  # h0-h1
+            _member("M2", h[2], "head", D1, 9),
+            _member("M2", h[2], "head", D2, 9),  # twice in h2: no mover
+            _member("M3", h[3], "head", D1, 9),
+            _member("M3", other, "child", D2, 9),  # h3 and another spelling
+            _member("M4", text1, "head", D1, 9),
+            _member("M4", text2, "head", D2, 9),  # two ids of other spellings
+            _member("M5", h[5], "head", D1, 9),
+            _member("M6", h[6], "head", D1, 9),
+        ],
+    )
+    got = _component_buckets(stg, 1_000_000, tmp_path / "spill")
+    component = dict(got.select("household_id", "component").iter_rows())
+    assert component == {
+        h[0]: h[0],
+        h[1]: h[0],
+        h[2]: h[2],
+        h[3]: other,  # the smallest id names the component: a sign sorts before digits
+        other: other,
+        h[4]: h[4],
+        h[5]: h[5],
+        h[6]: h[6],
+        text1: text1,
+        text2: text1,
+    }
+
+
 @pytest.mark.parametrize("with_members", [False, True], ids=["households-only", "with-members"])
 def test_every_household_has_one_bucket_however_often_it_was_delivered(
     tmp_path: Path, with_members: bool
