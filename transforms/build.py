@@ -314,26 +314,31 @@ def _component_buckets(
                 params={"files": members},
             ).pl()
         con.register("labels", _components(moves).to_arrow())
+        # Every household not joined to another is a component of its own (size 1): only
+        # the labelled ones are counted, and only they are joined back to their households.
         return con.sql(
             """
-            WITH comp AS (
-                SELECT i.household_id, coalesce(l.component, i.household_id) AS component
-                FROM ids i LEFT JOIN labels l USING (household_id)
+            WITH sizes AS (
+                SELECT household_id AS component, 1 AS n FROM ids
+                WHERE household_id NOT IN (SELECT household_id FROM labels)
+                UNION ALL
+                SELECT component, count(*) FROM labels GROUP BY component
             ),
-            sizes AS (SELECT component, count(*) AS n FROM comp GROUP BY component),
-            placed AS (
+            placed AS MATERIALIZED (
                 SELECT component,
                        (coalesce(sum(n) OVER (ORDER BY hash(component), component
                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                         // $per_bucket) AS slot
                 FROM sizes
             ),
-            numbered AS (
-                SELECT component, (dense_rank() OVER (ORDER BY slot) - 1)::BIGINT AS bucket
-                FROM placed
+            slots AS (
+                SELECT slot, (row_number() OVER (ORDER BY slot) - 1)::BIGINT AS bucket
+                FROM (SELECT DISTINCT slot FROM placed)
             )
-            SELECT c.household_id, c.component, n.bucket
-            FROM comp c JOIN numbered n USING (component)
+            SELECT coalesce(l.household_id, p.component) AS household_id, p.component,
+                   s.bucket
+            FROM placed p JOIN slots s USING (slot)
+            LEFT JOIN labels l ON l.component = p.component
             """,
             params={"per_bucket": per_bucket},
         ).pl()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -246,6 +247,48 @@ def test_movers_are_found_exactly_whatever_the_household_ids_look_like(tmp_path:
         h[6]: h[6],
         text1: text1,
         text2: text1,
+    }
+
+
+@pytest.mark.parametrize("per_bucket", [1, 4, 25, 1000])
+def test_components_are_packed_in_the_order_of_their_hash_into_buckets_of_the_size(
+    tmp_path: Path, per_bucket: int
+) -> None:
+    # 40 households, movers joining some into components of 2 to 6: each component whole
+    # in one bucket; components in the order of (hash, id) of their smallest household, a
+    # bucket starting where the running count of households passes a multiple of the size;
+    # buckets numbered 0.. without gaps (a component larger than the size skips none).
+    h = [f"{COUNTY_A}00100{i:05d}" for i in range(40)]
+    groups = [h[0:2], h[5:11], h[20:23], [h[30], h[39]]]
+    stg = tmp_path / "staging"
+    _write(stg, "households", [_household(x, 1, D1, 9) for x in h])
+    rows = []
+    for g, group in enumerate(groups):
+        for x in group:  # one person in every household of the group
+            rows.append(_member(f"G{g}", x, "child", D1 + dt.timedelta(days=group.index(x)), 9))
+    _write(stg, "members", rows)
+
+    component = {x: x for x in h}
+    for group in groups:
+        component.update({x: min(group) for x in group})
+    sizes: dict[str, int] = {}
+    for c in component.values():
+        sizes[c] = sizes.get(c, 0) + 1
+    hashed = dict(
+        duckdb.sql(
+            "SELECT c, hash(c) FROM unnest($c) AS t(c)", params={"c": list(sizes)}
+        ).fetchall()
+    )
+    slot, running = {}, 0
+    for c in sorted(sizes, key=lambda c: (hashed[c], c)):
+        slot[c] = running // per_bucket
+        running += sizes[c]
+    dense = {s: i for i, s in enumerate(sorted(set(slot.values())))}
+
+    got = _component_buckets(stg, per_bucket, tmp_path / "spill")
+    assert got.height == len(h)
+    assert {r[0]: (r[1], r[2]) for r in got.iter_rows()} == {
+        x: (component[x], dense[slot[component[x]]]) for x in h
     }
 
 
