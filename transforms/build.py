@@ -38,7 +38,7 @@ import duckdb
 import polars as pl
 
 import settings
-from contract.landing import ENTITIES, staging_schema
+from contract.landing import ENTITIES, HOUSEHOLD_ID_PATTERN, staging_schema
 from contract.records import ROW_FINDING_SCHEMA
 from contract.reference import REF_DIR as REF
 from transforms.cross_checks import (
@@ -305,7 +305,7 @@ def _component_buckets(
                 "   FROM read_parquet($files, union_by_name = true)"
                 f"   WHERE household_id IS NOT NULL{within}),"
                 " numbered AS (SELECT hash(id_number) AS h,"
-                "   CASE WHEN regexp_full_match(household_id, '[0-9]{16}')"
+                f"   CASE WHEN regexp_matches(household_id, '{HOUSEHOLD_ID_PATTERN}')"
                 "   THEN CAST(household_id AS BIGINT) END AS k FROM m),"
                 " movers AS (SELECT h FROM numbered GROUP BY h"
                 "   HAVING min(k) <> max(k) OR count(*) > count(k))"
@@ -556,7 +556,7 @@ def _split_by_batch(
         },
         schema={"bucket": buckets.schema["bucket"], "_batch": pl.Int32},
     )
-    digits = pl.col("household_id").str.contains(r"^[0-9]{16}$")
+    digits = pl.col("household_id").str.contains(HOUSEHOLD_ID_PATTERN)
     hid = pl.when(digits).then(pl.col("household_id").cast(pl.Int64, strict=False))
     keyed = buckets.join(batch_of, on="bucket").select("household_id", "_batch", hid.alias("_hid"))
     by_number = keyed.filter(pl.col("_hid").is_not_null()).select("_hid", "_batch")
