@@ -162,6 +162,10 @@ def test_buckets_give_the_result_of_one_pass(
     assert outcome[("P00000000000000001", D3)] == ("stale", "stale_update")
     assert outcome[("Q00000000000000002", D2)] == ("conflict", "person_in_two_households")
     assert outcome[("HC0000000000000001", D1)] == ("held", "household_head_count")
+    # The record key only on rows not applied (the quarantine lists them by it).
+    applied = members.filter(pl.col("outcome") == "applied")
+    assert applied.height > 0 and applied["record_key"].null_count() == applied.height
+    assert members.filter(pl.col("outcome") != "applied")["record_key"].null_count() == 0
     current = _read(tmp_path / "split", "members_current")
     mover = current.filter(pl.col("id_number") == "P00000000000000001")
     assert mover["household_id"].to_list() == [f"{COUNTY_B}001001{0:04d}2"]
