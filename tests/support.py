@@ -23,13 +23,16 @@ DETERMINISTIC_AUDIT = ("audit.quarantine", "audit.reconciliation")
 
 
 def table_contents(db: Path) -> dict[str, list[tuple]]:
-    """Every deterministic table of a warehouse, rows sorted."""
+    """Every deterministic table of a warehouse and its core views (core.households; the
+    views of marts read the record of attempts), rows sorted."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         names = [
             f"{s}.{t}"
             for s, t in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY 1, 2"
+                "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
+                " SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name = 'core'"
+                " ORDER BY 1, 2"
             ).fetchall()
             if s in DETERMINISTIC_SCHEMAS or f"{s}.{t}" in DETERMINISTIC_AUDIT
         ]

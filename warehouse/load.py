@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 
 # Core tables that store a person's key beside their resident ID: {table: (ID column, key
 # column)}. The load keys each row of a transform's output as it writes it (:func:`_keyed`);
-# core.households copies its keys from core.households_history; publish copies the key.
+# core.households, a view of core.households_history, shows the history's keys; publish
+# copies the key.
 PERSON_KEYS = {
     "core.members": ("id_number", "person_key"),
     "core.households": ("head_id_number", "head_key"),
@@ -258,8 +259,6 @@ DERIVED: tuple[tuple[str, str, str | None], ...] = (
     ("core.villages_history", "villages_history", None),
     ("core.villages", "core/villages.sql", None),
     ("core.households_history", "households_history", "household_id"),
-    # The history's current versions, their heads keyed once (in the history).
-    ("core.households", "core/households.sql", "household_id"),
     ("core.members", "members_current", "household_id"),
     ("core.assistance", "assistance_current", None),
     ("core.targets", "targets_current", None),
@@ -269,6 +268,10 @@ DERIVED: tuple[tuple[str, str, str | None], ...] = (
     ("state.row_outcomes", "state/row_outcomes.sql", None),
     ("state.row_findings", "state/row_findings.sql", None),
 )
+# Core views of the tables above, which a load counts and never writes, with the column
+# that places their rows in a component: core.households is the current versions of
+# core.households_history (migrations/017_households_view.sql).
+CORE_VIEWS: tuple[tuple[str, str], ...] = (("core.households", "household_id"),)
 # What an incremental load deletes from the state tables before it inserts the transform's
 # rows (which are exactly the rows it deletes, recomputed): the staged findings of its
 # dates, the small entities' outcomes, the rows of the affected components; and every
@@ -397,6 +400,8 @@ def _derive(
         if table.startswith("core."):
             counts[table] = rows
         log.info("load: %s, %d rows in %.1fs", table, rows, time.perf_counter() - started)
+    for view, _ in CORE_VIEWS:
+        counts[view] = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
     # What the publish after this load replaces in the previous snapshot: nothing on the
     # full path (its publish is full).
     con.execute("DELETE FROM audit.load_changes")

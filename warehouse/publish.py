@@ -194,10 +194,12 @@ class PublishPlan:
 
 def _household_tables() -> frozenset[str]:
     """The published core tables whose rows an incremental load replaces by household (the
-    load's DERIVED tables placed by household_id): a delta replaces the same rows."""
-    from warehouse.load import DERIVED
+    load's DERIVED tables placed by household_id, and the core views of them): a delta
+    replaces the same rows."""
+    from warehouse.load import CORE_VIEWS, DERIVED
 
-    return frozenset(t for t, _, placed_by in DERIVED if placed_by and t.startswith("core."))
+    written = {t for t, _, placed_by in DERIVED if placed_by and t.startswith("core.")}
+    return frozenset(written | {view for view, placed_by in CORE_VIEWS if placed_by})
 
 
 def _successful_loads(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, str | None]]:
@@ -403,7 +405,10 @@ def _write_delta(
         for table in set(_tables(con, "snap", schema)) - kept:
             con.execute(f"DROP TABLE snap.{schema}.{table}")
     _copy_ref_and_marts(con)
+    from warehouse.load import CORE_VIEWS
+
     by_household = _household_tables()
+    views = {view for view, _ in CORE_VIEWS}
     for published in publication.TABLES:
         started = time.perf_counter()
         select = _published_select(published)
@@ -415,10 +420,16 @@ def _write_delta(
             deleted = con.execute(f"DELETE FROM snap.{published.name} WHERE {where}").fetchall()
             # The rows to publish again, found by a scan of the key columns alone and read
             # by row id: a filter on the published query would come after its joins, over
-            # every row (30 s for core.members at national scale, against 2 s).
+            # every row (30 s for core.members at national scale, against 2 s). A view of
+            # the warehouse (core.households) has no row ids: its filter goes to its table.
+            rows = (
+                where
+                if published.name in views
+                else f"rowid IN (SELECT rowid FROM wh.{published.name} WHERE {where})"
+            )
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE delta_rows AS SELECT * FROM wh.{published.name}"
-                f" WHERE rowid IN (SELECT rowid FROM wh.{published.name} WHERE {where})"
+                f" WHERE {rows}"
             ).fetchall()
             inserted = con.execute(
                 f"INSERT INTO snap.{published.name} BY NAME {_reading(select, published.name)}",

@@ -292,14 +292,16 @@ def rows(root: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def every_table_but_runs(root: Path) -> dict[str, list[tuple]]:
-    """Every table of the warehouse (core, marts, ref and all of audit except audit.runs),
-    rows sorted."""
+    """Every table of the warehouse (core, marts, ref and all of audit except audit.runs)
+    and the core views (core.households), rows sorted."""
     con = duckdb.connect(str(root / "warehouse" / "poverty.duckdb"), read_only=True)
     try:
         names = [
             f"{s}.{t}"
             for s, t in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY 1, 2"
+                "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
+                " SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name = 'core'"
+                " ORDER BY 1, 2"
             ).fetchall()
             if f"{s}.{t}" != "audit.runs"
         ]

@@ -64,7 +64,6 @@ def test_publish_copies_the_stored_keys(loaded: RunContext) -> None:
     _write(
         warehouse,
         f"UPDATE core.members SET person_key = '{stored}' WHERE id_number = '{head}';"
-        f"UPDATE core.households SET head_key = '{stored}' WHERE head_id_number = '{head}';"
         f"UPDATE core.households_history SET head_key = '{stored}'"
         f" WHERE head_id_number = '{head}';"
         "INSERT INTO audit.quarantine (delivery_date, file_name, entity, row_number,"

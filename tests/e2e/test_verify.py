@@ -96,21 +96,29 @@ def test_verify_passes_and_leaves_nothing_behind(root: Path) -> None:
 def test_a_corrupted_table_is_named_and_the_shadow_kept(root: Path) -> None:
     warehouse = root / "warehouse" / "poverty.duckdb"
     con = duckdb.connect(str(warehouse))
+    # A household's current version changed: its history, and core.households, a view of
+    # the history's current versions.
     con.execute(
-        "UPDATE core.households SET household_size = household_size + 1"
-        " WHERE household_id = (SELECT min(household_id) FROM core.households)"
+        "UPDATE core.households_history SET household_size = household_size + 1"
+        " WHERE is_current AND household_id = (SELECT min(household_id) FROM core.households)"
     )
     con.close()
     out = verify(root, "--json", str(root / "verify.json"))
     assert out.returncode == 1, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert any(line.split()[0] == "core.households" and line.endswith("NO") for line in lines)
-    assert "MISMATCH, 1 of" in out.stdout and "tables differ: core.households;" in out.stdout
+    assert "MISMATCH, 2 of" in out.stdout
+    assert "tables differ: core.households, core.households_history;" in out.stdout
     # The snapshot, published before the change, no longer matches a publish of the
-    # warehouse either, in that table alone.
-    assert "the snapshot differs from a full publish in 1 of" in out.stdout
+    # warehouse either, in those tables alone.
+    assert "the snapshot differs from a full publish in 2 of" in out.stdout
     doc = json.loads((root / "verify.json").read_text())
-    assert doc["ok"] is False and doc["differ"] == ["core.households", "snapshot core.households"]
+    assert doc["ok"] is False and doc["differ"] == [
+        "core.households",
+        "core.households_history",
+        "snapshot core.households",
+        "snapshot core.households_history",
+    ]
     shadow = Path(doc["shadow"])
     assert shadow.parent == root / "warehouse" and shadow.name.startswith(".verify-")
     assert shadow.exists() and str(shadow) in out.stdout

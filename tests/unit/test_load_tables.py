@@ -75,12 +75,15 @@ def test_the_source_takes_parameters(con, tmp_path) -> None:
 
 
 def test_a_duplicate_key_fails_the_check(con) -> None:
+    """Two current versions of one household: two rows of H1 in core.households, the view
+    of the history's current versions."""
     con.execute(
-        "CREATE TEMP TABLE src AS SELECT * FROM core.households LIMIT 0;"
-        "INSERT INTO src (household_id, village_code, province_code, county_code)"
-        " VALUES ('H1', 'V', 'P', 'C'), ('H1', 'V', 'P', 'C'), ('H2', 'V', 'P', 'C')"
+        "CREATE TEMP TABLE src AS SELECT * FROM core.households_history LIMIT 0;"
+        "INSERT INTO src (household_id, village_code, province_code, county_code, is_current)"
+        " VALUES ('H1', 'V', 'P', 'C', true), ('H1', 'V', 'P', 'C', true),"
+        " ('H2', 'V', 'P', 'C', true), ('H2', 'V', 'P', 'C', false)"
     )
-    _replace(con, "core.households", "src")
+    _replace(con, "core.households_history", "src")
     assert _failed(con, "core_keys_unique") == 1
 
 
@@ -128,8 +131,8 @@ def test_an_id_without_its_key_fails_the_check(con) -> None:
     """A row a migration left unkeyed (or a load that skipped the key) fails the load."""
     con.execute(
         "INSERT INTO core.members (id_number, household_id) VALUES ('A', 'H1');"
-        "INSERT INTO core.households (household_id, village_code, province_code, county_code,"
-        " head_id_number) VALUES ('H1', 'V', 'P', 'C', 'A')"
+        "INSERT INTO core.households_history (household_id, village_code, province_code,"
+        " county_code, head_id_number, is_current) VALUES ('H1', 'V', 'P', 'C', 'A', true)"
     )
     assert _failed(con, "persons_keyed") == 2
 
@@ -221,8 +224,8 @@ def test_scoped_checks_find_what_an_incremental_load_wrote_wrong(con) -> None:
         "CREATE TEMP TABLE m AS SELECT * FROM core.members LIMIT 0;"
         "INSERT INTO m (id_number, household_id, person_key) VALUES"
         " ('A', 'H1', 'ka'), ('A', 'H2', 'ka'), ('C', 'H9', 'kc'), ('C', 'H9', 'kc');"
-        "INSERT INTO core.households (household_id, village_code, province_code, county_code)"
-        " VALUES ('H1', 'V1', 'P', 'C'), ('H9', 'V1', 'P', 'C');"
+        "INSERT INTO core.households_history (household_id, village_code, province_code,"
+        " county_code, is_current) VALUES ('H1', 'V1', 'P', 'C', true), ('H9', 'V1', 'P', 'C', true);"
         "INSERT INTO core.villages (village_code, province_code, county_code)"
         " VALUES ('V1', 'P', 'C')"
     )
@@ -231,8 +234,8 @@ def test_scoped_checks_find_what_an_incremental_load_wrote_wrong(con) -> None:
     assert _failed(con, "core_keys_unique") == 2
     assert _failed_scoped(con, "members_have_households") == 1  # A's row in H2
     con.execute(
-        "INSERT INTO core.households (household_id, village_code, province_code, county_code,"
-        " head_id_number) VALUES ('H2', 'V2', 'P', 'C', 'A')"
+        "INSERT INTO core.households_history (household_id, village_code, province_code,"
+        " county_code, head_id_number, is_current) VALUES ('H2', 'V2', 'P', 'C', 'A', true)"
     )
     assert _failed_scoped(con, "members_have_households") == 0
     assert _failed_scoped(con, "households_have_villages") == 1
