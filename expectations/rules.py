@@ -74,11 +74,12 @@ class MatchesRegex:
             column=self.column, regex=self.pattern, meta=meta
         )
 
+    def match_sql(self) -> str:
+        """Whether a value matches (NULL for NULL): the expression :meth:`failing_sql` negates."""
+        return f"regexp_matches({self.column}, {quote_literal(self.pattern)})"
+
     def failing_sql(self) -> str:
-        return (
-            f"{self.column} IS NOT NULL "
-            f"AND NOT regexp_matches({self.column}, {quote_literal(self.pattern)})"
-        )
+        return f"{self.column} IS NOT NULL AND NOT {self.match_sql()}"
 
     def describe(self) -> dict[str, Any]:
         return {"check": "matches_regex", "column": self.column, "pattern": self.pattern}

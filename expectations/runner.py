@@ -36,7 +36,7 @@ import sys
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,7 +44,7 @@ import duckdb
 import polars as pl
 
 from contract.landing import staging_schema
-from expectations.rules import Suite, bind, quote_literal
+from expectations.rules import MatchesRegex, Suite, bind, quote_literal
 from expectations.suites import SUITES
 
 log = logging.getLogger(__name__)
@@ -157,17 +157,15 @@ def _create_checks_table(
     """
     if len(suite.rules) > MAX_RULES:
         raise ValueError(f"suite {suite.name} has more than {MAX_RULES} rules")
-    mask = " | ".join(
-        f"(CAST(({bind(r.check.failing_sql(), delivery_date)}) IS TRUE AS BIGINT) << {i})"
-        for i, r in enumerate(suite.rules)
-    )
+    rows, failing = checks_sql(suite, delivery_date)
+    mask = " | ".join(f"(CAST(({sql}) IS TRUE AS BIGINT) << {i})" for i, sql in enumerate(failing))
     con.execute(
         f"""
         CREATE TABLE {CHECKS_TABLE} AS
         SELECT _file_name, _row_number, _fails,
                CASE WHEN _fails <> 0 THEN CAST({suite.record_key_sql} AS VARCHAR) END
                    AS _record_key
-        FROM (SELECT *, {mask or "0"} AS _fails FROM {suite.rows_sql(STAGING_VIEW)})
+        FROM (SELECT *, {mask or "0"} AS _fails FROM {rows})
         """
     )
     flags = "".join(
@@ -175,6 +173,37 @@ def _create_checks_table(
         for i, r in enumerate(suite.rules)
     )
     con.execute(f"CREATE VIEW {FLAGS_VIEW} AS SELECT *{flags} FROM {CHECKS_TABLE}")
+
+
+def checks_sql(suite: Suite, delivery_date: dt.date) -> tuple[str, list[str]]:
+    """The rows the checks table reads (``suite.rows_sql`` over the staging view) and each
+    rule's failing SQL over them, with every regex match computed once per row.
+
+    A regex rule's match (:meth:`MatchesRegex.match_sql`) that a helper of the suite also
+    computes, or that another rule's condition evaluates too, is one column of the rows (the
+    helper, or a column ``_match_<i>`` added here) that every rule naming it reads: the
+    same expression, evaluated once. The members' ID and household id patterns are each
+    evaluated twice otherwise (0.35 s of the province's 1.9 s checks table)."""
+    failing = [bind(r.check.failing_sql(), delivery_date) for r in suite.rules]
+    named = {sql: name for name, sql in suite.helpers}
+    shared: dict[str, str] = {}
+    added: list[tuple[str, str]] = []
+    for rule in suite.rules:
+        if not isinstance(rule.check, MatchesRegex):
+            continue
+        match = rule.check.match_sql()
+        if match in shared:
+            continue
+        if match in named:
+            shared[match] = named[match]
+        elif sum(sql.count(match) for sql in failing) > 1:
+            shared[match] = f"_match_{len(added)}"
+            added.append((shared[match], match))
+    # A match is a whole call, its closing parenthesis included: no other expression holds it.
+    for match, column in shared.items():
+        failing = [sql.replace(match, column) for sql in failing]
+    rows = replace(suite, helpers=suite.helpers + tuple(added)).rows_sql(STAGING_VIEW)
+    return rows, failing
 
 
 def _findings_sql(suite: Suite) -> str:

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
 from contract.landing import CONTRACT, staging_schema
-from expectations.rules import Between, Rule, Suite, bind
+from expectations.rules import Between, MatchesRegex, Rule, Suite, bind
 from expectations.runner import (
     BATCH_REASON,
     BATCH_RULE,
@@ -37,6 +37,7 @@ from expectations.runner import (
     SAMPLE_KEYS,
     ExpectationResult,
     ValidationOutcome,
+    checks_sql,
     validate,
 )
 from expectations.suites import SUITES
@@ -181,6 +182,22 @@ def test_outcome_equals_the_rules_applied_row_by_row(
     assert_frame_equal(got.findings, want.findings)
     assert got.row_counts_by_file == want.row_counts_by_file
     assert got.held_files == want.held_files
+
+
+def test_each_regex_match_is_evaluated_once_per_row() -> None:
+    """A pattern that a helper and a rule evaluate (the members' ID), or two rules (the
+    household id, in members and households), is one column of the rows the checks table
+    reads, which every rule naming it reads (the test above holds the result to each rule's
+    own SQL)."""
+    for entity in ("members", "households"):
+        rows, failing = checks_sql(SUITES[entity], DELIVERY)
+        text = " ".join([rows, *failing])
+        matches = [
+            r.check.match_sql() for r in SUITES[entity].rules if isinstance(r.check, MatchesRegex)
+        ]
+        assert matches
+        for match in matches:
+            assert text.count(match) == 1, (entity, match)
 
 
 # --- how GX reads -----------------------------------------------------------------------------
