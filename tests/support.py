@@ -22,18 +22,23 @@ DETERMINISTIC_SCHEMAS = ("core", "marts", "ref")
 DETERMINISTIC_AUDIT = ("audit.quarantine", "audit.reconciliation")
 
 
+def tables_and_core_views(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(schema, name) of every table of a warehouse and of its core views (core.households;
+    the views of marts read the record of attempts), sorted."""
+    return con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
+        " SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name = 'core'"
+        " ORDER BY 1, 2"
+    ).fetchall()
+
+
 def table_contents(db: Path) -> dict[str, list[tuple]]:
-    """Every deterministic table of a warehouse and its core views (core.households; the
-    views of marts read the record of attempts), rows sorted."""
+    """Every deterministic table of a warehouse and its core views, rows sorted."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         names = [
             f"{s}.{t}"
-            for s, t in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
-                " SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name = 'core'"
-                " ORDER BY 1, 2"
-            ).fetchall()
+            for s, t in tables_and_core_views(con)
             if s in DETERMINISTIC_SCHEMAS or f"{s}.{t}" in DETERMINISTIC_AUDIT
         ]
         return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}

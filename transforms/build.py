@@ -219,8 +219,9 @@ def _entity_outputs(
     returns the versions, in that order, and the current state (for the entities with a
     history, its current versions, computed only if read)."""
     # Every row's outcome, for quarantine and reconciliation (small columns only). The
-    # record key only where the quarantine shows it, on rows not applied: an applied row's
-    # key is its core row's, and writing it again cost 0.5 s of province day one's load.
+    # record key only where the quarantine shows it, on rows not applied: nothing reads an
+    # applied row's key there (staging keeps it), and writing it cost 0.5 s of province
+    # day one's load.
     household = pl.col("household_id") if entity in COMPONENT_ENTITIES else pl.lit(None, pl.String)
     w.add(
         f"{entity}_outcomes",

@@ -268,10 +268,10 @@ DERIVED: tuple[tuple[str, str, str | None], ...] = (
     ("state.row_outcomes", "state/row_outcomes.sql", None),
     ("state.row_findings", "state/row_findings.sql", None),
 )
-# Core views of the tables above, which a load counts and never writes, with the column
-# that places their rows in a component: core.households is the current versions of
-# core.households_history (migrations/017_households_view.sql).
-CORE_VIEWS: tuple[tuple[str, str], ...] = (("core.households", "household_id"),)
+# Core views of the tables above, which a load counts and never writes: core.households is
+# the current versions of core.households_history (migrations/017_households_view.sql),
+# placed by household_id as its table is.
+CORE_VIEWS: tuple[str, ...] = ("core.households",)
 # What an incremental load deletes from the state tables before it inserts the transform's
 # rows (which are exactly the rows it deletes, recomputed): the staged findings of its
 # dates, the small entities' outcomes, the rows of the affected components; and every
@@ -400,7 +400,7 @@ def _derive(
         if table.startswith("core."):
             counts[table] = rows
         log.info("load: %s, %d rows in %.1fs", table, rows, time.perf_counter() - started)
-    for view, _ in CORE_VIEWS:
+    for view in CORE_VIEWS:
         counts[view] = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
     # What the publish after this load replaces in the previous snapshot: nothing on the
     # full path (its publish is full).

@@ -199,7 +199,7 @@ def _household_tables() -> frozenset[str]:
     from warehouse.load import CORE_VIEWS, DERIVED
 
     written = {t for t, _, placed_by in DERIVED if placed_by and t.startswith("core.")}
-    return frozenset(written | {view for view, placed_by in CORE_VIEWS if placed_by})
+    return frozenset(written | set(CORE_VIEWS))
 
 
 def _successful_loads(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, str | None]]:
@@ -408,7 +408,6 @@ def _write_delta(
     from warehouse.load import CORE_VIEWS
 
     by_household = _household_tables()
-    views = {view for view, _ in CORE_VIEWS}
     for published in publication.TABLES:
         started = time.perf_counter()
         select = _published_select(published)
@@ -424,7 +423,7 @@ def _write_delta(
             # the warehouse (core.households) has no row ids: its filter goes to its table.
             rows = (
                 where
-                if published.name in views
+                if published.name in CORE_VIEWS
                 else f"rowid IN (SELECT rowid FROM wh.{published.name} WHERE {where})"
             )
             con.execute(

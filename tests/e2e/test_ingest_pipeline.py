@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
-from support import table_contents
+from support import table_contents, tables_and_core_views
 
 from contract.idcard import check_char, make_id
 from contract.landing import CONTRACT
@@ -296,15 +296,7 @@ def every_table_but_runs(root: Path) -> dict[str, list[tuple]]:
     and the core views (core.households), rows sorted."""
     con = duckdb.connect(str(root / "warehouse" / "poverty.duckdb"), read_only=True)
     try:
-        names = [
-            f"{s}.{t}"
-            for s, t in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
-                " SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name = 'core'"
-                " ORDER BY 1, 2"
-            ).fetchall()
-            if f"{s}.{t}" != "audit.runs"
-        ]
+        names = [f"{s}.{t}" for s, t in tables_and_core_views(con) if f"{s}.{t}" != "audit.runs"]
         return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
     finally:
         con.close()
