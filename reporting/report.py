@@ -29,6 +29,10 @@ def snapshot_summary(analytics: Path) -> dict:
         meta = sql.rows(con, "snapshot_meta")[0]
         latest_run = sql.rows(con, "latest_run")
         tables = sql.rows(con, "table_rows")
+        for t in tables:
+            if t["rows"] is None:  # a view: counted
+                schema, name = t["table_name"].split(".")
+                t["rows"] = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
         progress = sql.rows(con, "target_progress_summary", {"as_of_date": meta["as_of_date"]})
         quality = sql.rows(con, "quarantine_top_reasons")
     finally:

@@ -21,8 +21,8 @@ What the snapshot drops, keys or coarsens (resident IDs keyed, names dropped, bi
 as birth year and age band) is declared in ``contract/publication.py``; the queries that
 do it are ``publication/<schema>.<table>.sql`` beside this module, and each published
 table is checked against its declaration as it is built. Schema and table creation,
-comments, the copies of whole tables and the ``_latest`` views of the marts declared there
-are built here from the catalogue.
+comments, the copies of whole tables, the views of current versions (``core.households``)
+and the ``_latest`` views of the marts declared there are built here from the catalogue.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ def _check_columns(con: duckdb.DuckDBPyConnection, table: str, declared: set[str
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
+    views = {t.name for t in publication.TABLES if t.current_of}
     for schema, table, comment in con.execute(
         "SELECT schema_name, table_name, comment FROM duckdb_tables()"
         " WHERE database_name = 'wh' AND comment IS NOT NULL"
@@ -95,6 +96,8 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall():
         if _tables(con, "snap", schema).count(table):
             con.execute(f"COMMENT ON TABLE snap.{schema}.{table} IS {sql_literal(comment)}")
+        elif f"{schema}.{table}" in views:
+            con.execute(f"COMMENT ON VIEW snap.{schema}.{table} IS {sql_literal(comment)}")
     published_cols = {
         (s, t, c)
         for s, t, c in con.execute(
@@ -138,8 +141,11 @@ def _refuse_unkeyed_persons(con: duckdb.DuckDBPyConnection) -> None:
 
 def _publish_tables(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> None:
     """The declared tables of ``core`` and ``audit`` from ``wh`` into ``snap``, each checked
-    against its declaration. ``audit.quarantine`` reads the temp table quarantine_keys."""
+    against its declaration, then the declared views of their current versions.
+    ``audit.quarantine`` reads the temp table quarantine_keys."""
     for published in publication.TABLES:
+        if published.current_of:
+            continue
         started = time.perf_counter()
         select = _published_select(published)
         con.execute(
@@ -149,6 +155,44 @@ def _publish_tables(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> No
         declared = published.published_columns(_columns(con, "wh", published.name))
         _check_columns(con, published.name, declared)
         log.info("publish: %s in %.1fs", published.name, time.perf_counter() - started)
+    _create_current_views(con)
+
+
+def _create_current_views(con: duckdb.DuckDBPyConnection) -> None:
+    """The declared views of current versions (``PublishedTable.current_of``), inside the
+    snapshot over its own history tables: the declared table's published columns, in the
+    history's order, of the versions ``is_current``. Each checked against its
+    declaration."""
+    for published in publication.TABLES:
+        if not published.current_of:
+            continue
+        declared = published.published_columns(_columns(con, "wh", published.name))
+        schema, name = published.current_of.split(".")
+        history = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'snap'"
+                " AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                [schema, name],
+            ).fetchall()
+        ]
+        if missing := declared - set(history):
+            raise RuntimeError(
+                f"snapshot view {published.name} needs columns {sorted(missing)} that"
+                f" {published.current_of} does not publish (contract/publication.py)"
+            )
+        columns = ", ".join(f'"{c}"' for c in history if c in declared)
+        # Created inside the snapshot, the view names the snapshot's own history wherever
+        # the file is opened.
+        con.execute("USE snap")
+        try:
+            con.execute(
+                f"CREATE OR REPLACE VIEW {published.name} AS"
+                f" SELECT {columns} FROM {published.current_of} WHERE is_current"
+            )
+        finally:
+            con.execute("USE memory")
+        _check_columns(con, published.name, declared)
 
 
 def _create_latest_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -194,12 +238,12 @@ class PublishPlan:
 
 def _household_tables() -> frozenset[str]:
     """The published core tables whose rows an incremental load replaces by household (the
-    load's DERIVED tables placed by household_id, and the core views of them): a delta
-    replaces the same rows."""
-    from warehouse.load import CORE_VIEWS, DERIVED
+    load's DERIVED tables placed by household_id): a delta replaces the same rows. The
+    snapshot's views of current versions (core.households) follow their histories; any
+    other table is replaced whole."""
+    from warehouse.load import DERIVED
 
-    written = {t for t, _, placed_by in DERIVED if placed_by and t.startswith("core.")}
-    return frozenset(written | set(CORE_VIEWS))
+    return frozenset(t for t, _, placed_by in DERIVED if placed_by and t.startswith("core."))
 
 
 def _successful_loads(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, str | None]]:
@@ -405,10 +449,10 @@ def _write_delta(
         for table in set(_tables(con, "snap", schema)) - kept:
             con.execute(f"DROP TABLE snap.{schema}.{table}")
     _copy_ref_and_marts(con)
-    from warehouse.load import CORE_VIEWS
-
     by_household = _household_tables()
     for published in publication.TABLES:
+        if published.current_of:
+            continue  # a view of its history's rows, which this loop replaces
         started = time.perf_counter()
         select = _published_select(published)
         params = sqlfiles.parameters(select, {"as_of": as_of})
@@ -419,16 +463,10 @@ def _write_delta(
             deleted = con.execute(f"DELETE FROM snap.{published.name} WHERE {where}").fetchall()
             # The rows to publish again, found by a scan of the key columns alone and read
             # by row id: a filter on the published query would come after its joins, over
-            # every row (30 s for core.members at national scale, against 2 s). A view of
-            # the warehouse (core.households) has no row ids: its filter goes to its table.
-            rows = (
-                where
-                if published.name in CORE_VIEWS
-                else f"rowid IN (SELECT rowid FROM wh.{published.name} WHERE {where})"
-            )
+            # every row (30 s for core.members at national scale, against 2 s).
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE delta_rows AS SELECT * FROM wh.{published.name}"
-                f" WHERE {rows}"
+                f" WHERE rowid IN (SELECT rowid FROM wh.{published.name} WHERE {where})"
             ).fetchall()
             inserted = con.execute(
                 f"INSERT INTO snap.{published.name} BY NAME {_reading(select, published.name)}",
@@ -447,6 +485,7 @@ def _write_delta(
             log.info("publish: %s in %.1fs", published.name, time.perf_counter() - started)
         declared = published.published_columns(_columns(con, "wh", published.name))
         _check_columns(con, published.name, declared)
+    _create_current_views(con)
 
 
 def build_snapshot(

@@ -192,3 +192,66 @@ def test_age_bands_move_with_the_as_of_date(
     assert summary["publish_mode"] == "delta"
     assert band() == "6-15"
     _assert_equals_a_full_publish(data_root, tmp_path)
+
+
+@pytest.mark.parametrize("days", [1, 2], ids=["full", "delta"])
+def test_households_a_view_of_the_current_versions(
+    tiny_landing: Path, data_root: Path, days: int
+) -> None:
+    """core.households is a view of core.households_history's current versions, with the
+    history's published columns less its versioning, in their order, and the warehouse's
+    comments, in a full publish and in a delta one; a DuckDB 1.x client reads it."""
+    for day in DAYS[:days]:
+        _run(data_root, day)
+    published = _snapshot(data_root)
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        mode = con.execute("SELECT publish_mode FROM meta.snapshot").fetchone()
+        view = con.execute(
+            "SELECT comment FROM duckdb_views() WHERE schema_name = 'core'"
+            " AND view_name = 'households'"
+        ).fetchall()
+        history = [r[0] for r in con.execute("DESCRIBE core.households_history").fetchall()]
+        columns = [r[0] for r in con.execute("DESCRIBE core.households").fetchall()]
+        current = [
+            c for c in history if c not in {"version", "valid_from", "valid_to", "is_current"}
+        ]
+        listed = ", ".join(f'"{c}"' for c in current)
+        rows = con.execute(f"SELECT {listed} FROM core.households ORDER BY household_id").fetchall()
+        expected = con.execute(
+            f"SELECT {listed} FROM core.households_history WHERE is_current ORDER BY household_id"
+        ).fetchall()
+        versions = con.execute("SELECT count(*) FROM core.households_history").fetchone()[0]
+        comments = dict(
+            con.execute(
+                "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = 'core'"
+                " AND table_name = 'households'"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert mode == (("full", "delta")[days - 1],)
+    assert len(view) == 1 and view[0][0].startswith("Grain: one row per household id")
+    assert columns == current
+    assert rows == expected and rows
+    if days == 2:
+        assert len(rows) < versions, "superseded versions left out"
+    assert all(comments.values()), "every column described"
+    cli = Path(sys.executable).with_name("duckdb")
+    out = subprocess.run(
+        [
+            cli,
+            "-readonly",
+            "-csv",
+            "-noheader",
+            str(published),
+            "-c",
+            "SELECT household_id, head_key, status FROM core.households ORDER BY 1;",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    head, status = current.index("head_key"), current.index("status")
+    assert out.stdout.split() == [f"{r[0]},{r[head]},{r[status]}" for r in expected]
