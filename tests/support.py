@@ -23,13 +23,30 @@ DETERMINISTIC_AUDIT = ("audit.quarantine", "audit.reconciliation")
 
 
 def tables_and_core_views(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(schema, name) of every table of a warehouse and of its core views (core.households;
-    the views of marts read the record of attempts), sorted."""
+    """(schema, name) of every table of a warehouse and of its core views (core.villages,
+    core.households; the views of marts read the record of attempts), sorted."""
     return con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
         " SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name = 'core'"
         " ORDER BY 1, 2"
     ).fetchall()
+
+
+def read_with_duckdb_1x(snapshot: Path, sql: str) -> str:
+    """``sql`` run by the DuckDB 1.x CLI (the client the snapshot is written for) on
+    ``snapshot`` opened read-only: its CSV output, without header, stripped. Fails the test
+    when the CLI is not 1.x or the query fails."""
+    cli = Path(sys.executable).with_name("duckdb")
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("v1."), version.stdout
+    out = subprocess.run(
+        [cli, "-readonly", "-csv", "-noheader", str(snapshot), "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
 
 
 def table_contents(db: Path) -> dict[str, list[tuple]]:

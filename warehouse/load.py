@@ -252,12 +252,10 @@ def _record_ledgers(
 
 
 # Derived tables, in the order they are written, and what each is written from: (table,
-# transform output, SQL file of state/ over outputs or of core/ over the tables written
-# before it, the column that places its rows in a component or None for tables replaced
-# whole on every path).
+# transform output or SQL file of state/ over outputs, the column that places its rows in a
+# component or None for tables replaced whole on every path).
 DERIVED: tuple[tuple[str, str, str | None], ...] = (
     ("core.villages_history", "villages_history", None),
-    ("core.villages", "core/villages.sql", None),
     ("core.households_history", "households_history", "household_id"),
     ("core.members", "members_current", "household_id"),
     ("core.assistance", "assistance_current", None),
@@ -268,10 +266,10 @@ DERIVED: tuple[tuple[str, str, str | None], ...] = (
     ("state.row_outcomes", "state/row_outcomes.sql", None),
     ("state.row_findings", "state/row_findings.sql", None),
 )
-# Core views of the tables above, which a load counts and never writes: core.households is
-# the current versions of core.households_history (migrations/017_households_view.sql),
-# placed by household_id as its table is.
-CORE_VIEWS: tuple[str, ...] = ("core.households",)
+# Core views of the tables above, which a load counts and never writes: the current
+# versions of core.villages_history and core.households_history
+# (migrations/018_villages_view.sql, 017_households_view.sql).
+CORE_VIEWS: tuple[str, ...] = ("core.villages", "core.households")
 # What an incremental load deletes from the state tables before it inserts the transform's
 # rows (which are exactly the rows it deletes, recomputed): the staged findings of its
 # dates, the small entities' outcomes, the rows of the affected components; and every
@@ -292,18 +290,10 @@ def _in_affected(placed_by: str) -> str:
     return f"{placed_by} IN (SELECT household_id FROM affected)"
 
 
-def _source(
-    output: str, outputs: Mapping[str, str], scope: str | None
-) -> tuple[str, dict[str, Any]]:
+def _source(output: str, outputs: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """The FROM clause (and its parameters) of a derived table's rows: a transform output,
-    the query of a SQL file over outputs (state/), or over core tables written before it
-    (core/; only its rows that satisfy ``scope`` when given: the outputs of an incremental
-    transform hold the affected households alone, the core tables every household)."""
-    if output.startswith("core/"):
-        source = f"({sqlfiles.read(output)}) AS derived"
-        if scope is not None:
-            source = f"(SELECT * FROM {source} WHERE {scope}) AS scoped"
-        return source, {}
+    or the query of a SQL file of state/ over outputs. The outputs of an incremental
+    transform hold the affected households' rows alone."""
     if output.endswith(".sql"):
         sql = sqlfiles.read(output)
         return f"({sql}) AS derived", sqlfiles.parameters(sql, outputs)
@@ -380,7 +370,7 @@ def _derive(
     for table, output, placed_by in DERIVED:
         started = time.perf_counter()
         scope = _in_affected(placed_by) if incremental and placed_by is not None else None
-        source, params = _source(output, outputs, scope)
+        source, params = _source(output, outputs)
         if table in PERSON_KEYS and not output.endswith(".sql"):
             source = _keyed(table, source)
             params.update(key_params)

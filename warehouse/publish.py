@@ -21,8 +21,9 @@ What the snapshot drops, keys or coarsens (resident IDs keyed, names dropped, bi
 as birth year and age band) is declared in ``contract/publication.py``; the queries that
 do it are ``publication/<schema>.<table>.sql`` beside this module, and each published
 table is checked against its declaration as it is built. Schema and table creation,
-comments, the copies of whole tables, the views of current versions (``core.households``)
-and the ``_latest`` views of the marts declared there are built here from the catalogue.
+comments, the copies of whole tables, the views of current versions (``core.villages``,
+``core.households``) and the ``_latest`` views of the marts declared there are built here
+from the catalogue.
 """
 
 from __future__ import annotations
@@ -239,8 +240,8 @@ class PublishPlan:
 def _household_tables() -> frozenset[str]:
     """The published core tables whose rows an incremental load replaces by household (the
     load's DERIVED tables placed by household_id): a delta replaces the same rows. The
-    snapshot's views of current versions (core.households) follow their histories; any
-    other table is replaced whole."""
+    snapshot's views of current versions (core.villages, core.households) follow their
+    histories; any other table is replaced whole."""
     from warehouse.load import DERIVED
 
     return frozenset(t for t, _, placed_by in DERIVED if placed_by and t.startswith("core."))

@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from support import read_with_duckdb_1x
 
+from contract import publication
 from pipeline.context import RunContext
 from pipeline.steps import run_all
 from settings import paths
@@ -85,25 +85,11 @@ def test_the_duckdb_1x_cli_reads_a_delta_snapshot(tiny_landing: Path, data_root:
     for day in DAYS[:2]:
         _run(data_root, day)
     assert _meta(data_root)[0] == "delta"
-    cli = Path(sys.executable).with_name("duckdb")
-    out = subprocess.run(
-        [
-            cli,
-            "-readonly",
-            "-csv",
-            "-noheader",
-            str(_snapshot(data_root)),
-            "-c",
-            "SELECT publish_mode, (SELECT count(*) FROM core.members) > 0 FROM meta.snapshot;",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    out = read_with_duckdb_1x(
+        _snapshot(data_root),
+        "SELECT publish_mode, (SELECT count(*) FROM core.members) > 0 FROM meta.snapshot;",
     )
-    assert subprocess.run([cli, "--version"], capture_output=True, text=True).stdout.startswith(
-        "v1."
-    )
-    assert out.stdout.strip() == "delta,true"
+    assert out == "delta,true"
 
 
 def test_a_full_publish_compacts_every_n_publishes(
@@ -195,63 +181,74 @@ def test_age_bands_move_with_the_as_of_date(
 
 
 @pytest.mark.parametrize("days", [1, 2], ids=["full", "delta"])
-def test_households_a_view_of_the_current_versions(
+def test_current_versions_are_views_of_the_histories(
     tiny_landing: Path, data_root: Path, days: int
 ) -> None:
-    """core.households is a view of core.households_history's current versions, with the
-    history's published columns less its versioning, in their order, and the warehouse's
-    comments, in a full publish and in a delta one; a DuckDB 1.x client reads it."""
+    """core.villages and core.households are views of their histories' current versions,
+    with the history's published columns less its versioning, in their order, and the
+    warehouse's comments, in a full publish and in a delta one; a DuckDB 1.x client reads
+    them."""
+    views = {t.name: t.current_of for t in publication.TABLES if t.current_of}
+    assert views == {
+        "core.villages": "core.villages_history",
+        "core.households": "core.households_history",
+    }
     for day in DAYS[:days]:
         _run(data_root, day)
     published = _snapshot(data_root)
     con = duckdb.connect(str(published), read_only=True)
     try:
         mode = con.execute("SELECT publish_mode FROM meta.snapshot").fetchone()
-        view = con.execute(
-            "SELECT comment FROM duckdb_views() WHERE schema_name = 'core'"
-            " AND view_name = 'households'"
-        ).fetchall()
-        history = [r[0] for r in con.execute("DESCRIBE core.households_history").fetchall()]
-        columns = [r[0] for r in con.execute("DESCRIBE core.households").fetchall()]
-        current = [
-            c for c in history if c not in {"version", "valid_from", "valid_to", "is_current"}
-        ]
-        listed = ", ".join(f'"{c}"' for c in current)
-        rows = con.execute(f"SELECT {listed} FROM core.households ORDER BY household_id").fetchall()
-        expected = con.execute(
-            f"SELECT {listed} FROM core.households_history WHERE is_current ORDER BY household_id"
-        ).fetchall()
-        versions = con.execute("SELECT count(*) FROM core.households_history").fetchone()[0]
-        comments = dict(
-            con.execute(
-                "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = 'core'"
-                " AND table_name = 'households'"
+        listed = {
+            f"core.{name}": comment
+            for name, comment in con.execute(
+                "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'core'"
             ).fetchall()
-        )
+        }
+        found = {}
+        for view, history in views.items():
+            key = con.execute(f"DESCRIBE {view}").fetchone()[0]
+            in_history = [r[0] for r in con.execute(f"DESCRIBE {history}").fetchall()]
+            current = [
+                c
+                for c in in_history
+                if c not in {"version", "valid_from", "valid_to", "is_current"}
+            ]
+            columns = ", ".join(f'"{c}"' for c in current)
+            found[view] = {
+                "columns": [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()],
+                "current": current,
+                "rows": con.execute(f"SELECT {columns} FROM {view} ORDER BY {key}").fetchall(),
+                "expected": con.execute(
+                    f"SELECT {columns} FROM {history} WHERE is_current ORDER BY {key}"
+                ).fetchall(),
+                "versions": con.execute(f"SELECT count(*) FROM {history}").fetchone()[0],
+                "comments": con.execute(
+                    "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = 'core'"
+                    " AND table_name = ?",
+                    [view.split(".")[1]],
+                ).fetchall(),
+            }
     finally:
         con.close()
     assert mode == (("full", "delta")[days - 1],)
-    assert len(view) == 1 and view[0][0].startswith("Grain: one row per household id")
-    assert columns == current
-    assert rows == expected and rows
+    assert listed["core.villages"].startswith("Grain: one row per village code")
+    assert listed["core.households"].startswith("Grain: one row per household id")
+    for view, f in found.items():
+        assert f["columns"] == f["current"], view
+        assert f["rows"] == f["expected"] and f["rows"], view
+        assert all(comment for _, comment in f["comments"]), f"every column of {view} described"
     if days == 2:
-        assert len(rows) < versions, "superseded versions left out"
-    assert all(comments.values()), "every column described"
-    cli = Path(sys.executable).with_name("duckdb")
-    out = subprocess.run(
-        [
-            cli,
-            "-readonly",
-            "-csv",
-            "-noheader",
-            str(published),
-            "-c",
-            "SELECT household_id, head_key, status FROM core.households ORDER BY 1;",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        households = found["core.households"]
+        assert len(households["rows"]) < households["versions"], "superseded versions left out"
+    out = read_with_duckdb_1x(
+        published,
+        "SELECT household_id, head_key, status FROM core.households ORDER BY 1;"
+        " SELECT village_code, village_name FROM core.villages ORDER BY 1;",
     )
-    assert out.returncode == 0, out.stderr
-    head, status = current.index("head_key"), current.index("status")
-    assert out.stdout.split() == [f"{r[0]},{r[head]},{r[status]}" for r in expected]
+    households, villages = found["core.households"], found["core.villages"]
+    head, status = households["current"].index("head_key"), households["current"].index("status")
+    name = villages["current"].index("village_name")
+    assert out.split() == [f"{r[0]},{r[head]},{r[status]}" for r in households["expected"]] + [
+        f"{r[0]},{r[name]}" for r in villages["expected"]
+    ]

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import duckdb
 import pytest
+from support import read_with_duckdb_1x
 
 from contract import pseudonym
 from expectations.suites import SUITES
@@ -102,20 +101,6 @@ def _extract(root: Path) -> None:
         tar.extractall(root, filter="data")
 
 
-def _read_with_duckdb_1x(snapshot: Path, sql: str) -> str:
-    cli = Path(sys.executable).with_name("duckdb")
-    version = subprocess.run([cli, "--version"], capture_output=True, text=True, check=True)
-    assert version.stdout.startswith("v1."), version.stdout
-    out = subprocess.run(
-        [cli, "-readonly", "-csv", "-noheader", str(snapshot), "-c", sql],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
-
-
 def test_a_release_0_1_0_data_root_upgrades_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,7 +166,7 @@ def test_a_release_0_1_0_data_root_upgrades_in_place(
     snapshot = upgraded / "warehouse" / "analytics.duckdb"
     households = _digests(snapshot)["core.households"].rows
     assert (
-        _read_with_duckdb_1x(
+        read_with_duckdb_1x(
             snapshot, "SELECT as_of_date, count(*) FROM meta.snapshot, core.households GROUP BY 1"
         )
         == f"{next_date},{households}"

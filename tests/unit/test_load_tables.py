@@ -226,8 +226,8 @@ def test_scoped_checks_find_what_an_incremental_load_wrote_wrong(con) -> None:
         " ('A', 'H1', 'ka'), ('A', 'H2', 'ka'), ('C', 'H9', 'kc'), ('C', 'H9', 'kc');"
         "INSERT INTO core.households_history (household_id, village_code, province_code,"
         " county_code, is_current) VALUES ('H1', 'V1', 'P', 'C', true), ('H9', 'V1', 'P', 'C', true);"
-        "INSERT INTO core.villages (village_code, province_code, county_code)"
-        " VALUES ('V1', 'P', 'C')"
+        "INSERT INTO core.villages_history (village_code, province_code, county_code,"
+        " is_current) VALUES ('V1', 'P', 'C', true)"
     )
     _replace(con, "core.members", "m")  # as a load writes it: no key index
     assert _failed_scoped(con, "core_keys_unique") == 1  # A; C is outside the load's rows
