@@ -184,7 +184,8 @@ def _create_current_views(con: duckdb.DuckDBPyConnection) -> None:
             )
         columns = ", ".join(f'"{c}"' for c in history if c in declared)
         # Created inside the snapshot, the view names the snapshot's own history wherever
-        # the file is opened.
+        # the file is opened. A snapshot of schema version 2 holds tables by these names;
+        # a delta never starts from one (publish_plan: another schema version is full).
         con.execute("USE snap")
         try:
             con.execute(
