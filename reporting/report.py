@@ -32,7 +32,8 @@ def snapshot_summary(analytics: Path) -> dict:
         for t in tables:
             if t["rows"] is None:  # a view: counted
                 schema, name = t["table_name"].split(".")
-                t["rows"] = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+                (count,) = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchall()
+                t["rows"] = count[0]
         progress = sql.rows(con, "target_progress_summary", {"as_of_date": meta["as_of_date"]})
         quality = sql.rows(con, "quarantine_top_reasons")
     finally:
