@@ -88,7 +88,14 @@ def _check_columns(con: duckdb.DuckDBPyConnection, table: str, declared: set[str
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
-    views = {t.name for t in publication.TABLES if t.current_of}
+    # The snapshot's views so far: its views of current versions (the marts' _latest views
+    # come after, with comments of their own).
+    views = {
+        f"{schema}.{view}"
+        for schema, view in con.execute(
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'snap'"
+        ).fetchall()
+    }
     for schema, table, comment in con.execute(
         "SELECT schema_name, table_name, comment FROM duckdb_tables()"
         " WHERE database_name = 'wh' AND comment IS NOT NULL"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from support import read_with_duckdb_1x
 
 from contract import publication
 from contract.landing import CONTRACT
@@ -185,19 +186,12 @@ def test_latest_views_read_by_duckdb_1x(published: Path, data_root: Path) -> Non
     assert several == set(publication.LATEST_VIEWS)
     assert all(expected)
     assert version == (publication.SCHEMA_VERSION,)
-    cli = Path(sys.executable).with_name("duckdb")
     query = " UNION ALL ".join(
         f"SELECT '{m}', count(*), min(as_of_date), max(as_of_date) FROM {m}_latest"
         for m in publication.LATEST_VIEWS
     )
-    out = subprocess.run(
-        [cli, "-readonly", "-csv", "-noheader", str(published), "-c", query + ";"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == [
+    out = read_with_duckdb_1x(published, query + ";")
+    assert out.split() == [
         f"{m},{n},{D2},{D2}" for m, n in zip(publication.LATEST_VIEWS, expected, strict=True)
     ]
 
